@@ -1,0 +1,5 @@
+"""``python -m chartgen``."""
+
+from chartgen.cli import main
+
+main()

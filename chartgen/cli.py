@@ -1,0 +1,106 @@
+"""Command line: parse arguments, run the pipeline, print results and errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from chartgen.errors import ChartgenError, Diagnostic
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+spec_option = click.option(
+    "--spec",
+    "specs",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Spec file or directory of spec files; repeatable. Default: the embedded VaultMesh spec.",
+)
+
+
+def reports_errors(command: F) -> F:
+    """Print a ChartgenError's diagnostics and exit 1, instead of a traceback."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ChartgenError as err:
+            print_diagnostics(err.diagnostics)
+            errors = sum(not d.warning for d in err.diagnostics)
+            click.secho(f"{errors} error{'s' * (errors != 1)}; nothing written", err=True, fg="red")
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
+    """One block per diagnostic on stderr."""
+    for diagnostic in diagnostics:
+        click.echo(diagnostic.format(), err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="chartgen")
+def main() -> None:
+    """chartgen: one typed spec of a platform -> a versioned Helm chart with its monitoring."""
+
+
+@main.command()
+@spec_option
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Chart directory to write. Default: charts/<chart name>.",
+)
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the chart on disk differs.")
+@click.option("--diff", "show_diff", is_flag=True, help="With --check, print a unified diff.")
+@reports_errors
+def render(specs: tuple[Path, ...], out: Path | None, check: bool, show_diff: bool) -> None:
+    """Render the chart from the spec and write it (atomically), or check it is up to date."""
+    from chartgen.generate import generate_from_files  # noqa: PLC0415
+    from chartgen.write import compare, write_chart  # noqa: PLC0415
+
+    generated = generate_from_files(specs)
+    print_diagnostics(generated.warnings)
+    out = out or Path("charts") / generated.chart.name
+    if check:
+        differences = compare(generated.files, out)
+        for difference in differences:
+            click.echo(f"{difference.status}: {out / difference.path}")
+            if show_diff:
+                click.echo(difference.diff, nl=False)
+        if differences:
+            click.echo(
+                f"{out} is stale: {len(differences)} file(s) differ; run 'chartgen render'",
+                err=True,
+            )
+            sys.exit(1)
+        click.echo(f"{out} is up to date ({len(generated.files)} files)")
+        return
+    write_chart(generated.files, out)
+    click.echo(f"wrote {out} ({len(generated.files)} files)")
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of spec files, for editor completion and validation."""
+    from chartgen.spec import SpecFile  # noqa: PLC0415
+
+    document = SpecFile.model_json_schema()
+    document = {"$schema": "https://json-schema.org/draft/2020-12/schema", **document}
+    click.echo(json.dumps(document, indent=2))
+
+
+@main.command()
+def spec() -> None:
+    """Print the embedded VaultMesh spec, to start a spec of your own from it."""
+    from chartgen.load import embedded_spec_text  # noqa: PLC0415
+
+    click.echo(embedded_spec_text(), nl=False)

@@ -1,0 +1,314 @@
+"""Load spec files: YAML -> validated spec, with every error pointing at file:line and path."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from chartgen.errors import ChartgenError, Diagnostic, Location
+from chartgen.spec import ChartSpec, SpecFile
+
+Loc = tuple[str | int, ...]
+
+EMBEDDED_SPEC = "vaultmesh.yaml"
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+def embedded_spec_text() -> str:
+    """The text of the VaultMesh spec shipped inside the package."""
+    return resources.files("chartgen").joinpath("specs", EMBEDDED_SPEC).read_text("utf-8")
+
+
+def format_loc(loc: Iterable[str | int]) -> str:
+    """Write a location tuple as a spec path: ``services[1].probes.liveness``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+@dataclass
+class SourceFile:
+    """One spec document: its name, text and plain data; a line-numbered tree on demand."""
+
+    name: str
+    text: str
+    data: Any = None
+    _tree: Any = field(default=None, repr=False)
+
+    def line_of(self, loc: Loc) -> int:
+        """The 1-based line of the deepest node of ``loc`` present in the file (0 if none)."""
+        if self._tree is None:
+            # A second, round-trip parse only when an error needs a line number.
+            self._tree = YAML(typ="rt").load(self.text)
+        node, line = self._tree, 0
+        for part in loc:
+            try:
+                if isinstance(part, int) and isinstance(node, list):
+                    line = node.lc.item(part)[0] + 1
+                elif isinstance(part, str) and isinstance(node, dict) and part in node:
+                    line = node.lc.key(part)[0] + 1
+                else:
+                    break
+                node = node[part]
+            except (AttributeError, IndexError, KeyError, TypeError):
+                break
+        if line == 0 and hasattr(self._tree, "lc"):
+            line = self._tree.lc.line + 1
+        return line
+
+
+@dataclass
+class SpecSources:
+    """Where each part of a merged spec came from, to point errors at file:line."""
+
+    files: list[SourceFile] = field(default_factory=list)
+    chart_file: int | None = None
+    service_origin: list[tuple[int, int]] = field(default_factory=list)
+
+    def locate(self, loc: Sequence[str | int]) -> Location:
+        """Map a path in the merged spec to the file, line and path where it was written."""
+        loc = tuple(loc)
+        origin: tuple[int, Loc] | None = None
+        if loc[:1] == ("chart",) and self.chart_file is not None:
+            origin = (self.chart_file, loc)
+        elif (
+            len(loc) >= 2
+            and loc[0] == "services"
+            and isinstance(loc[1], int)
+            and loc[1] < len(self.service_origin)
+        ):
+            file_index, index = self.service_origin[loc[1]]
+            origin = (file_index, ("services", index, *loc[2:]))
+        if origin is None:
+            return Location(path=format_loc(loc))
+        source = self.files[origin[0]]
+        return Location(source.name, source.line_of(origin[1]), format_loc(origin[1]))
+
+
+@dataclass
+class LoadedSpec:
+    """A validated spec and the map back to its sources."""
+
+    spec: ChartSpec
+    sources: SpecSources
+
+
+def spec_paths(paths: Sequence[Path]) -> list[Path]:
+    """Expand directories into their YAML files, sorted by name, keeping the given order."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES))
+        else:
+            found.append(path)
+    return found
+
+
+def load_spec(paths: Sequence[Path] = ()) -> LoadedSpec:
+    """Load, validate and merge spec files; the embedded VaultMesh spec when none are given."""
+    if not paths:
+        return load_texts([(f"<embedded>/{EMBEDDED_SPEC}", embedded_spec_text())])
+    files = spec_paths(paths)
+    if not files:
+        raise ChartgenError.single(
+            f"no spec files (*.yaml, *.yml) in {', '.join(map(str, paths))}",
+            fix="pass a spec file or a directory holding spec files",
+        )
+    texts = []
+    for path in files:
+        try:
+            texts.append((str(path), path.read_text("utf-8")))
+        except (OSError, UnicodeDecodeError) as err:
+            raise ChartgenError.single(
+                f"cannot read spec file: {err}",
+                fix="check the path and that the file is UTF-8 text",
+                where=Location(str(path)),
+            ) from None
+    return load_texts(texts)
+
+
+def load_texts(texts: Sequence[tuple[str, str]]) -> LoadedSpec:
+    """Validate spec documents given as (name, text) and merge them into one spec."""
+    sources = SpecSources()
+    diagnostics: list[Diagnostic] = []
+    parsed: list[SpecFile] = []
+    for name, text in texts:
+        source = SourceFile(name, text)
+        sources.files.append(source)
+        try:
+            source.data = parse_yaml(name, text)
+            parsed.append(SpecFile.model_validate(source.data))
+        except ChartgenError as err:
+            diagnostics.extend(err.diagnostics)
+        except ValidationError as err:
+            diagnostics.extend(validation_diagnostics(err, source, SpecFile))
+    if diagnostics:
+        raise ChartgenError(diagnostics)
+    return LoadedSpec(merge(parsed, sources), sources)
+
+
+def parse_yaml(name: str, text: str) -> Any:
+    """Parse YAML 1.2 text into plain data, refusing duplicate keys."""
+    try:
+        data = YAML(typ="safe", pure=True).load(text)
+    except DuplicateKeyError as err:
+        key = err.problem.split('"')[1] if '"' in (err.problem or "") else "?"
+        raise ChartgenError.single(
+            f"duplicate key {key!r} (first defined on line {_mark_line(err.context_mark)})",
+            fix="keep one of the two entries; YAML tools silently drop one of them",
+            where=Location(name, _mark_line(err.problem_mark)),
+        ) from None
+    except MarkedYAMLError as err:
+        raise ChartgenError.single(
+            f"invalid YAML: {err.problem}",
+            fix="fix the YAML syntax at this line",
+            where=Location(name, _mark_line(err.problem_mark)),
+        ) from None
+    except YAMLError as err:
+        raise ChartgenError.single(
+            f"invalid YAML: {err}", fix="fix the YAML syntax", where=Location(name)
+        ) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ChartgenError.single(
+            f"a spec file must be a mapping, found {type(data).__name__}",
+            fix="start the file with 'chart:' and/or 'services:'",
+            where=Location(name, 1),
+        )
+    return data
+
+
+def _mark_line(mark: Any) -> int:
+    return int(mark.line) + 1 if mark is not None else 0
+
+
+def merge(files: Sequence[SpecFile], sources: SpecSources) -> ChartSpec:
+    """Merge spec files: exactly one holds ``chart``; services are concatenated in order."""
+    chart = None
+    services = []
+    for file_index, spec_file in enumerate(files):
+        if spec_file.chart is not None:
+            if chart is not None:
+                first = sources.files[sources.chart_file or 0].name
+                raise ChartgenError.single(
+                    f"a second 'chart' section (the first is in {first})",
+                    fix="keep the chart metadata in one spec file",
+                    where=Location(sources.files[file_index].name, 1, "chart"),
+                )
+            chart, sources.chart_file = spec_file.chart, file_index
+        for index, service in enumerate(spec_file.services):
+            services.append(service)
+            sources.service_origin.append((file_index, index))
+    if chart is None:
+        raise ChartgenError.single(
+            "no 'chart' section in any spec file",
+            fix="add 'chart:' with name, version, appVersion, description and imageRegistry",
+        )
+    if not services:
+        raise ChartgenError.single(
+            "the spec declares no services", fix="add at least one entry under 'services:'"
+        )
+    return ChartSpec.model_construct(chart=chart, services=services)
+
+
+def validation_diagnostics(
+    err: ValidationError, source: SourceFile, model: type[BaseModel]
+) -> list[Diagnostic]:
+    """Turn pydantic errors into one diagnostic per location, with line and a hint to fix."""
+    grouped: dict[Loc, list[dict[str, Any]]] = {}
+    for error in err.errors():
+        grouped.setdefault(_data_loc(source.data, error["loc"]), []).append(error)
+    out = []
+    for loc, errors in grouped.items():
+        what = " or ".join(dict.fromkeys(_message(e) for e in errors))
+        where = Location(source.name, source.line_of(loc), format_loc(loc))
+        out.append(Diagnostic(where, what, _fix(errors[0], model, loc)))
+    return out
+
+
+def _data_loc(data: Any, loc: Sequence[str | int]) -> Loc:
+    """Drop the parts pydantic adds for union members, keeping the path that exists in data."""
+    out: list[str | int] = []
+    node = data
+    for index, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        elif isinstance(node, dict) and index == len(loc) - 1:
+            out.append(part)  # a missing or unknown key: name it
+            break
+        else:
+            break
+        out.append(part)
+    return tuple(out)
+
+
+def _message(error: dict[str, Any]) -> str:
+    msg = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return "unknown field"
+    if error["type"] == "missing":
+        return "required field is missing"
+    if error["type"] in {"string_type", "int_type", "bool_type"} and "input" in error:
+        return f"{msg}, got {type(error['input']).__name__} {error['input']!r}"
+    return msg
+
+
+def _fix(error: dict[str, Any], model: type[BaseModel], loc: Loc) -> str:
+    parent = _model_at(model, loc[:-1]) if loc else model
+    name = loc[-1] if loc else None
+    if error["type"] == "extra_forbidden" and parent is not None:
+        allowed = list(parent.model_fields)
+        close = difflib.get_close_matches(str(name), allowed, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return f"{hint}allowed fields here: {', '.join(allowed)}"
+    if error["type"] == "missing":
+        return f"add {name!r}"
+    if error["type"] == "string_type":
+        return "quote the value so YAML reads it as a string, e.g. \"1.10\""
+    info = parent.model_fields.get(str(name)) if parent is not None else None
+    if info is not None and info.description:
+        return info.description
+    return ""
+
+
+def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
+    """The model class that holds the field at ``loc`` (list indexes skipped)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        info = current.model_fields.get(part)
+        if info is None:
+            return None
+        current = _inner_model(info.annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _inner_model(annotation: Any) -> Any:
+    """Unwrap Optional, list and unions to the model class inside, if there is one."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple, typing.Union, types.UnionType, typing.Annotated):
+        for arg in typing.get_args(annotation):
+            inner = _inner_model(arg)
+            if inner is not None:
+                return inner
+    return None

@@ -1,0 +1,36 @@
+"""Kubernetes object names, computed the way the generated ``_helpers.tpl`` computes them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Workload = Literal["Deployment", "StatefulSet"]
+
+#: Kubernetes' limit for DNS-1123 label names (Services, Pods, ...).
+NAME_LIMIT = 63
+#: A StatefulSet's pods carry a controller-revision-hash label built from its name.
+STATEFULSET_NAME_LIMIT = 52
+HEADLESS_SUFFIX = "-headless"
+TEST_SUFFIX = "-test"
+
+
+def truncate(name: str) -> str:
+    """Helm's ``trunc 63 | trimSuffix "-"``."""
+    return name[:NAME_LIMIT].removesuffix("-")
+
+
+def component_name(fullname: str, service: str) -> str:
+    """The name of a service's objects: ``<fullname>-<service>``, cut like Helm cuts it."""
+    return truncate(f"{fullname}-{service}")
+
+
+def generated_names(fullname: str, service: str, workload: Workload) -> list[tuple[str, int, str]]:
+    """Every name the chart builds for a service, as (name, limit, object kind)."""
+    base = f"{fullname}-{service}"
+    names = [(base, NAME_LIMIT, "Service"), (base + TEST_SUFFIX, NAME_LIMIT, "test Pod")]
+    if workload == "StatefulSet":
+        names += [
+            (base, STATEFULSET_NAME_LIMIT, "StatefulSet"),
+            (base + HEADLESS_SUFFIX, NAME_LIMIT, "headless Service"),
+        ]
+    return names

@@ -1,0 +1,67 @@
+"""Deterministic YAML and JSON text for data: the one place chartgen turns data into text."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.representer import SafeRepresenter
+from ruamel.yaml.resolver import VersionedResolver
+
+STR_TAG = "tag:yaml.org,2002:str"
+# Helm reads YAML with YAML 1.1 rules, where y/n/yes/no/on/off are booleans, 010 is octal
+# and 1:20 is a number; such strings are quoted so they stay strings.
+_YAML11 = VersionedResolver(version=(1, 1))
+_YAML11_BOOL_LETTERS = re.compile(r"^[yYnN]$")
+
+
+def _needs_quotes(text: str) -> bool:
+    resolved = _YAML11.resolve(ScalarNode, text, (True, False))
+    return resolved != STR_TAG or bool(_YAML11_BOOL_LETTERS.match(text))
+
+
+def _represent_str(representer: SafeRepresenter, data: str) -> Any:
+    style = None
+    if "\n" in data and not re.search(r"[ \t]\n|[ \t]$|^\s", data):
+        style = "|"
+    elif _needs_quotes(data):
+        style = "'"
+    return representer.represent_scalar(STR_TAG, data, style=style)
+
+
+def _yaml(typ: str) -> YAML:
+    yaml = YAML(typ=typ, pure=True)
+    yaml.default_flow_style = False
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.representer.sort_base_mapping_type_on_output = False  # type: ignore[attr-defined]
+    yaml.representer.add_representer(str, _represent_str)
+    return yaml
+
+
+_SAFE = _yaml("safe")
+_ROUND_TRIP = _yaml("rt")
+
+
+def to_yaml(data: Any) -> str:
+    """Block-style YAML that Helm reads back as the same data, keys in insertion order."""
+    stream = io.StringIO()
+    _SAFE.dump(data, stream)
+    return stream.getvalue()
+
+
+def to_commented_yaml(data: CommentedMap) -> str:
+    """YAML of a map that carries comments (values.yaml)."""
+    stream = io.StringIO()
+    _ROUND_TRIP.dump(data, stream)
+    return stream.getvalue()
+
+
+def to_json(data: Any) -> str:
+    """Indented JSON with a final newline, keys in insertion order."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

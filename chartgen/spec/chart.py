@@ -1,0 +1,40 @@
+"""The chart: its Helm metadata and the services it bundles."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from chartgen.spec.service import Service
+from chartgen.spec.types import STRICT_CONFIG, ChartName, Registry, SemVer
+
+
+class ChartMeta(BaseModel):
+    """What Chart.yaml says about the chart, plus chart-wide defaults."""
+
+    model_config = STRICT_CONFIG
+
+    name: ChartName
+    version: SemVer = Field(description="The chart's own version; bump it on every change.")
+    appVersion: str = Field(min_length=1, description="Version of the software deployed.")
+    description: str = Field(min_length=1)
+    imageRegistry: Registry = Field(description="Default registry; a value, overridable.")
+    home: str | None = None
+    keywords: list[str] = []
+
+
+class SpecFile(BaseModel):
+    """One spec file: chart metadata, services, or both. Several files merge into one spec."""
+
+    model_config = STRICT_CONFIG
+
+    chart: ChartMeta | None = None
+    services: list[Service] = []
+
+
+class ChartSpec(BaseModel):
+    """The whole platform: one chart and its services."""
+
+    model_config = STRICT_CONFIG
+
+    chart: ChartMeta
+    services: list[Service] = Field(min_length=1)

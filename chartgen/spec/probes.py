@@ -1,0 +1,78 @@
+"""Health probes: liveness, readiness and startup, each switchable per environment."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from chartgen.spec.types import STRICT_CONFIG, HttpPath, PortRef, PositiveInt, Seconds
+
+
+class HttpCheck(BaseModel):
+    """An HTTP GET that must answer 2xx or 3xx."""
+
+    model_config = STRICT_CONFIG
+
+    path: HttpPath = Field(description="Request path, e.g. /health.")
+    port: PortRef
+    scheme: Literal["HTTP", "HTTPS"] = "HTTP"
+
+
+class TcpCheck(BaseModel):
+    """A TCP connection that must open."""
+
+    model_config = STRICT_CONFIG
+
+    port: PortRef
+
+
+class ExecCheck(BaseModel):
+    """A command in the container that must exit 0."""
+
+    model_config = STRICT_CONFIG
+
+    command: list[str] = Field(min_length=1)
+
+
+class Probe(BaseModel):
+    """One probe: exactly one check (http, tcp or exec) and its timings."""
+
+    model_config = STRICT_CONFIG
+
+    enabled: bool = Field(True, description="Off renders no probe; values can switch it.")
+    http: HttpCheck | None = None
+    tcp: TcpCheck | None = None
+    exec: ExecCheck | None = None
+    initialDelaySeconds: Seconds = 0
+    periodSeconds: PositiveInt = 10
+    timeoutSeconds: PositiveInt = 1
+    failureThreshold: PositiveInt = 3
+    successThreshold: PositiveInt = 1
+
+    @model_validator(mode="after")
+    def _one_check(self) -> Probe:
+        checks = [name for name in ("http", "tcp", "exec") if getattr(self, name) is not None]
+        if len(checks) != 1:
+            found = ", ".join(checks) or "none"
+            msg = f"a probe needs exactly one of http, tcp or exec (found: {found})"
+            raise ValueError(msg)
+        return self
+
+
+class Probes(BaseModel):
+    """The three Kubernetes probes of a container; each may be left out."""
+
+    model_config = STRICT_CONFIG
+
+    liveness: Probe | None = None
+    readiness: Probe | None = None
+    startup: Probe | None = None
+
+    def items(self) -> list[tuple[str, Probe]]:
+        """The declared probes in a fixed order, as (kind, probe)."""
+        return [
+            (kind, probe)
+            for kind in ("liveness", "readiness", "startup")
+            if (probe := getattr(self, kind)) is not None
+        ]

@@ -1,0 +1,77 @@
+"""Constrained scalar types shared by the spec and values models."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+
+#: Every spec and values model rejects unknown fields and is immutable once validated.
+STRICT_CONFIG = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS1035_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+# semver.org's own regular expression
+SEMVER = (
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
+# IANA service name: what Kubernetes accepts as a named port (it must also hold a letter)
+PORT_NAME = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
+IMAGE_TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+IMAGE_DIGEST = r"^sha256:[a-f0-9]{64}$"
+IMAGE_REPOSITORY = r"^[a-z0-9]+([._-]{1,2}[a-z0-9]+)*(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*$"
+REGISTRY = r"^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]+)?(/[a-z0-9._-]+)*$"
+# Kubernetes resource.Quantity, e.g. 100m, 0.5, 128Mi, 1G, 1e3
+QUANTITY = r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$"
+ENV_NAME = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$"
+SECRET_KEY = r"^[-._a-zA-Z0-9]+$"
+
+ServiceName = Annotated[
+    str,
+    StringConstraints(pattern=DNS1035_LABEL, max_length=63),
+    Field(description="DNS-1035 label: lowercase letters, digits and '-', starting with a letter."),
+]
+ChartName = Annotated[
+    str,
+    StringConstraints(pattern=DNS1123_LABEL, max_length=53),
+    Field(description="DNS-1123 label; Helm release names built from it stay under 63."),
+]
+SemVer = Annotated[str, StringConstraints(pattern=SEMVER), Field(description="Semantic version.")]
+
+
+def _has_letter(name: str) -> str:
+    if not any("a" <= c <= "z" for c in name):
+        msg = "a port name needs at least one letter"
+        raise ValueError(msg)
+    return name
+
+
+PortName = Annotated[
+    str,
+    StringConstraints(pattern=PORT_NAME, max_length=15),
+    AfterValidator(_has_letter),
+    Field(description="IANA service name: at most 15 lowercase letters, digits and '-'."),
+]
+PortNumber = Annotated[int, Field(ge=1, le=65535)]
+PortRef = Annotated[
+    PortName | PortNumber,
+    Field(description="A declared port, by name or by number."),
+]
+Quantity = Annotated[
+    str,
+    StringConstraints(pattern=QUANTITY),
+    Field(description="Kubernetes quantity, e.g. '100m', '0.5', '128Mi'."),
+]
+ImageTag = Annotated[str, StringConstraints(pattern=IMAGE_TAG)]
+ImageDigest = Annotated[str, StringConstraints(pattern=IMAGE_DIGEST)]
+ImageRepository = Annotated[str, StringConstraints(pattern=IMAGE_REPOSITORY, max_length=255)]
+Registry = Annotated[str, StringConstraints(pattern=REGISTRY, max_length=255)]
+EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME)]
+SecretName = Annotated[str, StringConstraints(pattern=DNS1123_SUBDOMAIN, max_length=253)]
+SecretKey = Annotated[str, StringConstraints(pattern=SECRET_KEY, max_length=253)]
+HttpPath = Annotated[str, StringConstraints(pattern=r"^/\S*$")]
+Seconds = Annotated[int, Field(ge=0)]
+PositiveInt = Annotated[int, Field(ge=1)]

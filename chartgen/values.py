@@ -1,0 +1,262 @@
+"""The chart's values as pydantic models: the source of values.yaml and values.schema.json."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from chartgen.spec.types import (
+    ENV_NAME,
+    HttpPath,
+    ImageRepository,
+    PortRef,
+    PositiveInt,
+    Quantity,
+    Seconds,
+)
+
+VALUES_CONFIG = ConfigDict(extra="forbid", populate_by_name=True)
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+class ValuesModel(BaseModel):
+    """Base of every values section: unknown keys are typos and are refused."""
+
+    model_config = VALUES_CONFIG
+
+
+class LocalObjectReference(ValuesModel):
+    """A reference to an object in the release's namespace, by name."""
+
+    name: str = Field(min_length=1)
+
+
+class GlobalValues(BaseModel):
+    """Values shared with a parent chart; other keys may come from the parent and pass."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    imageRegistry: str = Field(
+        description="Registry of every image that does not set its own image.registry."
+    )
+    imagePullSecrets: list[LocalObjectReference] = Field(
+        default_factory=list, description="Existing Secrets used to pull images, by name."
+    )
+
+
+class ImageValues(ValuesModel):
+    """Where a container image comes from."""
+
+    registry: str = Field("", description="Registry; empty uses global.imageRegistry.")
+    repository: ImageRepository = Field(description="Image path inside the registry.")
+    tag: str = Field("", description="Image tag; ignored when a digest is set.")
+    digest: str = Field(
+        "",
+        pattern=r"^(sha256:[a-f0-9]{64})?$",
+        description="Image digest (sha256:...); pins the image exactly.",
+    )
+    pullPolicy: Literal["Always", "IfNotPresent", "Never"] = Field(
+        "IfNotPresent", description="When the kubelet pulls the image."
+    )
+
+
+class HTTPGetAction(ValuesModel):
+    """An HTTP GET probe."""
+
+    path: HttpPath
+    port: PortRef
+    scheme: Literal["HTTP", "HTTPS"] = "HTTP"
+
+
+class TCPSocketAction(ValuesModel):
+    """A TCP probe."""
+
+    port: PortRef
+
+
+class ExecAction(ValuesModel):
+    """A command probe."""
+
+    command: list[str] = Field(min_length=1)
+
+
+class ProbeValues(ValuesModel):
+    """A Kubernetes probe plus an on/off switch."""
+
+    enabled: bool = Field(description="Render this probe.")
+    httpGet: HTTPGetAction | None = None
+    tcpSocket: TCPSocketAction | None = None
+    exec: ExecAction | None = None
+    initialDelaySeconds: Seconds = Field(description="Seconds before the first check.")
+    periodSeconds: PositiveInt = Field(description="Seconds between checks.")
+    timeoutSeconds: PositiveInt = Field(description="Seconds before a check times out.")
+    failureThreshold: PositiveInt = Field(description="Failures in a row that count.")
+    successThreshold: PositiveInt = Field(description="Successes in a row that count.")
+
+
+class ProbesValues(ValuesModel):
+    """The container's probes; a probe the spec does not declare is absent."""
+
+    liveness: ProbeValues | None = Field(None, description="Restarts the container on failure.")
+    readiness: ProbeValues | None = Field(None, description="Takes the pod out of its Service.")
+    startup: ProbeValues | None = Field(None, description="Holds the other probes until ready.")
+
+
+class QuantitiesValues(ValuesModel):
+    """CPU and memory amounts."""
+
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+
+
+class ResourcesValues(ValuesModel):
+    """Container resource requests and limits."""
+
+    requests: QuantitiesValues = Field(description="What the scheduler reserves.")
+    limits: QuantitiesValues = Field(description="The most the container may use.")
+
+
+class EnvValue(ValuesModel):
+    """An extra plain environment variable; reference Secrets in the spec, not here."""
+
+    name: str = Field(pattern=ENV_NAME)
+    value: str
+
+
+class ServiceAccountValues(ValuesModel):
+    """The service's ServiceAccount."""
+
+    create: bool = Field(True, description="Create a ServiceAccount for this service.")
+    name: str = Field("", description="Name to use; empty derives it from the release.")
+    annotations: dict[str, str] = Field(default_factory=dict, description="Annotations.")
+    automount: bool = Field(False, description="Mount the API token into the pods.")
+
+
+class MetricsValues(ValuesModel):
+    """How Prometheus finds the service."""
+
+    scrape: bool = Field(True, description="Add the prometheus.io/* scrape annotations.")
+
+
+class ServiceValues(ValuesModel):
+    """Everything about one service that an environment may change."""
+
+    enabled: bool = Field(True, description="Deploy this service.")
+    replicas: int = Field(ge=0, description="Number of pods.")
+    image: ImageValues = Field(description="Container image.")
+    resources: ResourcesValues = Field(description="Requests and limits.")
+    probes: ProbesValues = Field(description="Health probes, each with an on/off switch.")
+    extraEnv: list[EnvValue] = Field(
+        default_factory=list, description="Extra plain environment variables."
+    )
+    metrics: MetricsValues | None = Field(None, description="Prometheus scraping.")
+    podAnnotations: dict[str, str] = Field(default_factory=dict, description="Pod annotations.")
+    podLabels: dict[str, str] = Field(default_factory=dict, description="Extra pod labels.")
+    serviceAccount: ServiceAccountValues = Field(
+        default_factory=ServiceAccountValues, description="ServiceAccount settings."
+    )
+    nodeSelector: dict[str, str] = Field(default_factory=dict, description="Node selector.")
+    tolerations: list[dict[str, Any]] = Field(default_factory=list, description="Tolerations.")
+    affinity: dict[str, Any] = Field(default_factory=dict, description="Affinity rules.")
+
+
+class TestsValues(ValuesModel):
+    """The `helm test` pods that reach each service."""
+
+    enabled: bool = Field(True, description="Render the helm test hooks.")
+    image: ImageValues = Field(description="A small image with wget (busybox).")
+
+
+class ValuesSchema(GenerateJsonSchema):
+    """JSON Schema of the values: every key values.yaml writes is required."""
+
+    def field_is_required(
+        self,
+        field: core_schema.ModelField | core_schema.DataclassField | core_schema.TypedDictField,
+        total: bool,
+    ) -> bool:
+        """Required unless its default is None (values.yaml leaves such keys out)."""
+        schema = field["schema"]
+        return not (schema["type"] == "default" and schema.get("default") is None)
+
+    def generate(self, schema: core_schema.CoreSchema, mode: Any = "validation") -> JsonSchemaValue:
+        """Add the dialect and the generated-file marker."""
+        out = super().generate(schema, mode)
+        return {"$schema": SCHEMA_DIALECT, "$comment": "generated by chartgen - do not edit", **out}
+
+
+def values_model(services: dict[str, str]) -> type[ValuesModel]:
+    """The values model of a chart with these services (name -> description)."""
+    fields: dict[str, Any] = {
+        name.replace("-", "_"): (
+            ServiceValues,
+            Field(alias=name, description=description or f"The {name} service."),
+        )
+        for name, description in services.items()
+    }
+    services_model = create_model(  # type: ignore[call-overload]
+        "Services", __base__=ValuesModel, __doc__="One entry per service of the spec.", **fields
+    )
+    model: type[ValuesModel] = create_model(  # type: ignore[call-overload]
+        "Values",
+        __base__=ValuesModel,
+        __doc__="Values of the chart.",
+        global_=(
+            GlobalValues,
+            Field(alias="global", description="Values shared with parent charts."),
+        ),
+        enabled=(bool | None, Field(None, description="Set by a parent chart's condition.")),
+        nameOverride=(str, Field("", description="Replaces the chart name in object names.")),
+        fullnameOverride=(str, Field("", description="Replaces the whole object name prefix.")),
+        commonLabels=(
+            dict[str, str],
+            Field(default_factory=dict, description="Labels added to every object."),
+        ),
+        podSecurityContext=(
+            dict[str, Any],
+            Field(description="Pod securityContext of every service."),
+        ),
+        securityContext=(
+            dict[str, Any],
+            Field(description="Container securityContext of every service."),
+        ),
+        services=(services_model, Field(description="The services, by name.")),
+        tests=(TestsValues, Field(description="helm test hooks.")),
+    )
+    return model
+
+
+def values_json_schema(model: type[ValuesModel]) -> dict[str, Any]:
+    """The values.schema.json document."""
+    return model.model_json_schema(by_alias=True, schema_generator=ValuesSchema)
+
+
+def commented_values(values: BaseModel, indent: int = 0) -> CommentedMap:
+    """Values as a YAML map with each field's description as a ``# --`` comment above it."""
+    out = CommentedMap()
+    for name, info in type(values).model_fields.items():
+        value = getattr(values, name)
+        if value is None:
+            continue
+        key = info.alias or name
+        out[key] = _commented(value, indent + 2)
+        if info.description:
+            out.yaml_set_comment_before_after_key(key, before=f"-- {info.description}", indent=indent)
+    if isinstance(values, GlobalValues) and values.model_extra:
+        for key, value in values.model_extra.items():
+            out[key] = _commented(value, indent + 2)
+    return out
+
+
+def _commented(value: Any, indent: int) -> Any:
+    if isinstance(value, BaseModel):
+        return commented_values(value, indent)
+    if isinstance(value, dict):
+        return CommentedMap((k, _commented(v, indent + 2)) for k, v in value.items())
+    if isinstance(value, list):
+        return CommentedSeq(_commented(v, indent + 2) for v in value)
+    return value
