@@ -21,7 +21,8 @@ def check_spec(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
             found.append(
                 Diagnostic(
                     locate([*where, "name"]),
-                    f"duplicate service name {service.name!r} (also services[{seen[service.name]}])",
+                    f"duplicate service name {service.name!r} "
+                    f"(also services[{seen[service.name]}])",
                     "give each service a unique name",
                 )
             )

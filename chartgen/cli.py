@@ -47,7 +47,7 @@ def print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="chartgen")
+@click.version_option(package_name="chartgen", prog_name="chartgen")
 def main() -> None:
     """chartgen: one typed spec of a platform -> a versioned Helm chart with its monitoring."""
 

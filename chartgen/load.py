@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -52,12 +54,13 @@ class SourceFile:
         if self._tree is None:
             # A second, round-trip parse only when an error needs a line number.
             self._tree = YAML(typ="rt").load(self.text)
-        node, line = self._tree, 0
+        node: Any = self._tree
+        line = 0
         for part in loc:
             try:
-                if isinstance(part, int) and isinstance(node, list):
+                if isinstance(part, int) and isinstance(node, CommentedSeq):
                     line = node.lc.item(part)[0] + 1
-                elif isinstance(part, str) and isinstance(node, dict) and part in node:
+                elif isinstance(part, str) and isinstance(node, CommentedMap) and part in node:
                     line = node.lc.key(part)[0] + 1
                 else:
                     break
@@ -228,7 +231,7 @@ def validation_diagnostics(
     err: ValidationError, source: SourceFile, model: type[BaseModel]
 ) -> list[Diagnostic]:
     """Turn pydantic errors into one diagnostic per location, with line and a hint to fix."""
-    grouped: dict[Loc, list[dict[str, Any]]] = {}
+    grouped: dict[Loc, list[ErrorDetails]] = {}
     for error in err.errors():
         grouped.setdefault(_data_loc(source.data, error["loc"]), []).append(error)
     out = []
@@ -257,7 +260,7 @@ def _data_loc(data: Any, loc: Sequence[str | int]) -> Loc:
     return tuple(out)
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: ErrorDetails) -> str:
     msg = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         return "unknown field"
@@ -268,9 +271,11 @@ def _message(error: dict[str, Any]) -> str:
     return msg
 
 
-def _fix(error: dict[str, Any], model: type[BaseModel], loc: Loc) -> str:
+def _fix(error: ErrorDetails, model: type[BaseModel], loc: Loc) -> str:
     parent = _model_at(model, loc[:-1]) if loc else model
     name = loc[-1] if loc else None
+    if "fix" in error.get("ctx", {}):
+        return str(error["ctx"]["fix"])
     if error["type"] == "extra_forbidden" and parent is not None:
         allowed = list(parent.model_fields)
         close = difflib.get_close_matches(str(name), allowed, n=1)
@@ -279,7 +284,7 @@ def _fix(error: dict[str, Any], model: type[BaseModel], loc: Loc) -> str:
     if error["type"] == "missing":
         return f"add {name!r}"
     if error["type"] == "string_type":
-        return "quote the value so YAML reads it as a string, e.g. \"1.10\""
+        return 'quote the value so YAML reads it as a string, e.g. "1.10"'
     info = parent.model_fields.get(str(name)) if parent is not None else None
     if info is not None and info.description:
         return info.description

@@ -198,10 +198,10 @@ def values_model(services: dict[str, str]) -> type[ValuesModel]:
         )
         for name, description in services.items()
     }
-    services_model = create_model(  # type: ignore[call-overload]
+    services_model = create_model(
         "Services", __base__=ValuesModel, __doc__="One entry per service of the spec.", **fields
     )
-    model: type[ValuesModel] = create_model(  # type: ignore[call-overload]
+    model: type[ValuesModel] = create_model(
         "Values",
         __base__=ValuesModel,
         __doc__="Values of the chart.",
@@ -245,7 +245,9 @@ def commented_values(values: BaseModel, indent: int = 0) -> CommentedMap:
         key = info.alias or name
         out[key] = _commented(value, indent + 2)
         if info.description:
-            out.yaml_set_comment_before_after_key(key, before=f"-- {info.description}", indent=indent)
+            out.yaml_set_comment_before_after_key(
+                key, before=f"-- {info.description}", indent=indent
+            )
     if isinstance(values, GlobalValues) and values.model_extra:
         for key, value in values.model_extra.items():
             out[key] = _commented(value, indent + 2)

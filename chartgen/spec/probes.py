@@ -6,7 +6,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from chartgen.spec.types import STRICT_CONFIG, HttpPath, PortRef, PositiveInt, Seconds
+from chartgen.spec.types import (
+    STRICT_CONFIG,
+    HttpPath,
+    PortRef,
+    PositiveInt,
+    Seconds,
+    spec_error,
+)
 
 
 class HttpCheck(BaseModel):
@@ -55,8 +62,10 @@ class Probe(BaseModel):
         checks = [name for name in ("http", "tcp", "exec") if getattr(self, name) is not None]
         if len(checks) != 1:
             found = ", ".join(checks) or "none"
-            msg = f"a probe needs exactly one of http, tcp or exec (found: {found})"
-            raise ValueError(msg)
+            raise spec_error(
+                f"a probe needs exactly one of http, tcp or exec (found: {found})",
+                "keep one check per probe; declare another probe kind for a second check",
+            )
         return self
 
 

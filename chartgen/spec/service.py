@@ -21,6 +21,7 @@ from chartgen.spec.types import (
     SecretKey,
     SecretName,
     ServiceName,
+    spec_error,
 )
 
 
@@ -37,11 +38,12 @@ class Image(BaseModel):
     @model_validator(mode="after")
     def _pinned(self) -> Image:
         if self.tag is None and self.digest is None:
-            msg = "an image needs a tag or a digest"
-            raise ValueError(msg)
+            raise spec_error("an image needs a tag or a digest", "add tag: v1.2.3 (or a digest)")
         if self.tag == "latest":
-            msg = "the tag 'latest' is not reproducible; pin a version tag or a digest"
-            raise ValueError(msg)
+            raise spec_error(
+                "the tag 'latest' is not reproducible",
+                "pin a version tag (e.g. v1.0.2) or a digest (sha256:...)",
+            )
         return self
 
 
@@ -95,8 +97,10 @@ class EnvVar(BaseModel):
     @model_validator(mode="after")
     def _one_source(self) -> EnvVar:
         if (self.value is None) == (self.secret is None):
-            msg = "an env var needs exactly one of value or secret"
-            raise ValueError(msg)
+            raise spec_error(
+                "an env var needs exactly one of value or secret",
+                "set value: for plain text, or secret: {name, key} to read an existing Secret",
+            )
         return self
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 #: Every spec and values model rejects unknown fields and is immutable once validated.
 STRICT_CONFIG = ConfigDict(extra="forbid", frozen=True, strict=True)
@@ -42,10 +43,14 @@ ChartName = Annotated[
 SemVer = Annotated[str, StringConstraints(pattern=SEMVER), Field(description="Semantic version.")]
 
 
+def spec_error(what: str, fix: str) -> PydanticCustomError:
+    """A validation error that carries how to fix it (shown as the diagnostic's fix line)."""
+    return PydanticCustomError("spec", what, {"fix": fix})
+
+
 def _has_letter(name: str) -> str:
     if not any("a" <= c <= "z" for c in name):
-        msg = "a port name needs at least one letter"
-        raise ValueError(msg)
+        raise spec_error("a port name needs at least one letter", "name it, e.g. 'http'")
     return name
 
 

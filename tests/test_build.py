@@ -1,0 +1,97 @@
+"""Build: the spec becomes values and template inputs, with names and defaults computed once."""
+
+from __future__ import annotations
+
+from chartgen.build import build
+from chartgen.spec import ChartSpec
+
+from .specdata import minimal_service, minimal_spec
+
+
+def built(*services):
+    return build(ChartSpec.model_validate(minimal_spec(*services)))
+
+
+def test_chart_yaml_carries_the_spec_metadata():
+    chart = built()
+    assert chart.chart_yaml == {
+        "apiVersion": "v2",
+        "name": "demo",
+        "description": "Demo platform",
+        "type": "application",
+        "version": "1.2.3",
+        "appVersion": "v1",
+    }
+
+
+def test_the_registry_is_a_global_value_not_part_of_the_image():
+    values = built().values.model_dump(by_alias=True)
+    assert values["global"]["imageRegistry"] == "registry.example.com"
+    assert values["services"]["api"]["image"] == {
+        "registry": "",
+        "repository": "team/api",
+        "tag": "v1",
+        "digest": "",
+        "pullPolicy": "IfNotPresent",
+    }
+
+
+def test_probes_become_kubernetes_probes_with_a_switch():
+    probes = {
+        "liveness": {"http": {"path": "/health", "port": "http"}, "periodSeconds": 20},
+        "startup": {"exec": {"command": ["true"]}, "enabled": False},
+    }
+    values = built(minimal_service(probes=probes)).values.model_dump(
+        by_alias=True, exclude_none=True
+    )
+    assert values["services"]["api"]["probes"] == {
+        "liveness": {
+            "enabled": True,
+            "httpGet": {"path": "/health", "port": "http", "scheme": "HTTP"},
+            "initialDelaySeconds": 0,
+            "periodSeconds": 20,
+            "timeoutSeconds": 1,
+            "failureThreshold": 3,
+            "successThreshold": 1,
+        },
+        "startup": {
+            "enabled": False,
+            "exec": {"command": ["true"]},
+            "initialDelaySeconds": 0,
+            "periodSeconds": 10,
+            "timeoutSeconds": 1,
+            "failureThreshold": 3,
+            "successThreshold": 1,
+        },
+    }
+
+
+def test_the_scrape_endpoint_resolves_a_named_port_to_its_number():
+    service = built(minimal_service(metrics={"port": "http", "path": "/stats"})).services[0]
+    assert (service.scrape.port, service.scrape.path) == (8080, "/stats")
+    assert (service.test_port, service.test_path) == (8080, "/stats")
+
+
+def test_a_service_without_metrics_is_tested_on_its_first_port():
+    service = built(minimal_service(metrics=None)).services[0]
+    assert service.scrape is None
+    assert (service.test_port, service.test_path) == (8080, "/")
+
+
+def test_secret_references_keep_only_names_and_keys():
+    env = [{"name": "TOKEN", "secret": {"name": "api-creds", "key": "token", "optional": True}}]
+    [var] = built(minimal_service(env=env)).services[0].env
+    assert (var.value, var.secret_name, var.secret_key, var.secret_optional) == (
+        None,
+        "api-creds",
+        "token",
+        True,
+    )
+
+
+def test_services_keep_their_spec_order_and_kind():
+    chart = built(minimal_service("b"), minimal_service("a", workload="StatefulSet"))
+    assert [(s.name, s.kind, s.stateful) for s in chart.services] == [
+        ("b", "Deployment", False),
+        ("a", "StatefulSet", True),
+    ]

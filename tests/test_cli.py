@@ -1,0 +1,125 @@
+"""The command line: render, --check, schema, spec, and clean errors for bad specs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from chartgen.cli import main
+from chartgen.load import embedded_spec_text
+
+from .conftest import ROOT
+from .specdata import read_tree
+
+BAD_SPECS = sorted((Path(__file__).parent / "bad_specs").glob("*.yaml"))
+
+
+def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m chartgen`` as a user runs it, in its own process."""
+    return subprocess.run(
+        [sys.executable, "-m", "chartgen", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+
+
+def test_render_with_no_arguments_writes_charts_vaultmesh(tmp_path):
+    result = run("render", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "wrote charts/vaultmesh (19 files)\n"
+    assert read_tree(tmp_path / "charts" / "vaultmesh") == read_tree(ROOT / "charts" / "vaultmesh")
+
+
+def test_check_passes_on_the_committed_chart():
+    result = run("render", "--check", cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == "charts/vaultmesh is up to date (19 files)\n"
+
+
+def test_check_fails_and_names_the_files_after_a_spec_change(tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(embedded_spec_text())
+    out = tmp_path / "chart"
+    assert run("render", "--spec", spec, "--out", out).returncode == 0
+    spec.write_text(embedded_spec_text().replace("replicas: 2", "replicas: 3"))
+    before = read_tree(out)
+    result = run("render", "--spec", spec, "--out", out, "--check", "--diff")
+    assert result.returncode == 1
+    assert result.stdout.startswith(f"changed: {out}/README.md\n")
+    assert f"changed: {out}/values.yaml\n" in result.stdout
+    assert "-    replicas: 2\n+    replicas: 3\n" in result.stdout
+    assert "is stale: 2 file(s) differ" in result.stderr
+    assert read_tree(out) == before  # --check writes nothing
+
+
+@pytest.mark.parametrize("bad_spec", BAD_SPECS, ids=[p.stem for p in BAD_SPECS])
+def test_a_bad_spec_is_refused_with_a_clear_message_and_the_chart_untouched(
+    bad_spec, tmp_path, snapshot
+):
+    out = tmp_path / "chart"
+    shutil.copytree(ROOT / "charts" / "vaultmesh", out)
+    before = read_tree(out)
+    result = run("render", "--spec", bad_spec, "--out", out)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert read_tree(out) == before
+    message = result.stderr.replace(str(bad_spec.parent), "bad_specs")
+    assert message == snapshot
+
+
+def test_every_bad_spec_message_says_where_what_and_how_to_fix():
+    for bad_spec in BAD_SPECS:
+        stderr = run("render", "--spec", bad_spec, "--check").stderr
+        assert f"{bad_spec}:" in stderr, bad_spec.name
+        assert "error:" in stderr and "fix:" in stderr, bad_spec.name
+
+
+def test_a_missing_spec_path_is_a_usage_error():
+    result = run("render", "--spec", "no/such/spec.yaml")
+    assert result.returncode == 2
+    assert "'no/such/spec.yaml' does not exist" in result.stderr
+
+
+def test_render_refuses_to_overwrite_a_foreign_directory(tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    result = run("render", "--out", tmp_path)
+    assert result.returncode == 1
+    assert "refusing to overwrite a directory chartgen did not write" in result.stderr
+    assert read_tree(tmp_path) == {"keep.txt": b"mine"}
+
+
+def test_spec_prints_the_embedded_spec_which_renders_the_same_chart(tmp_path):
+    result = CliRunner().invoke(main, ["spec"])
+    assert result.exit_code == 0
+    spec = tmp_path / "platform.yaml"
+    spec.write_text(result.output)
+    assert run("render", "--spec", spec, "--out", tmp_path / "out").returncode == 0
+    assert read_tree(tmp_path / "out") == read_tree(ROOT / "charts" / "vaultmesh")
+
+
+def test_schema_prints_the_json_schema_of_spec_files():
+    result = CliRunner().invoke(main, ["schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert set(schema["properties"]) == {"chart", "services"}
+    service = schema["$defs"]["Service"]
+    assert service["additionalProperties"] is False
+    assert {"name", "image", "workload", "replicas", "ports", "probes", "metrics"} <= set(
+        service["properties"]
+    )
+
+
+def test_version_and_help_work_without_a_spec():
+    assert CliRunner().invoke(main, ["--version"]).output.startswith("chartgen, version 0.1.0")
+    assert "render" in CliRunner().invoke(main, ["--help"]).output

@@ -1,0 +1,180 @@
+"""Real tools on the real chart: helm lint --strict, helm template, kubernetes-validate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+
+from chartgen.generate import generate
+from chartgen.spec import ChartSpec
+from chartgen.write import write_chart
+
+from .conftest import ROOT, VALUES_FILES
+from .specdata import dump_yaml, load_all, minimal_service, minimal_spec
+
+KUBERNETES_VERSIONS = [kubernetes_validate.latest_version(), "1.30.0"]
+VALUES_IDS = [p.stem for p in VALUES_FILES]
+
+
+def template(helm, chart: Path, *args: str | Path) -> list[dict]:
+    result = helm("template", "vaultmesh", chart, "--namespace", "aurora-staging", *args)
+    assert result.returncode == 0, result.stderr
+    return load_all(result.stdout)
+
+
+def by_kind_and_name(docs: list[dict]) -> dict[tuple[str, str], dict]:
+    return {(d["kind"], d["metadata"]["name"]): d for d in docs}
+
+
+def container(docs: list[dict], kind: str, name: str) -> dict:
+    return by_kind_and_name(docs)[(kind, name)]["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_there_is_a_values_file_per_environment():
+    assert VALUES_IDS == ["production", "staging"]
+
+
+def test_helm_lint_strict_passes_with_each_values_file(helm, default_chart):
+    for values in [None, *VALUES_FILES]:
+        args = ["-f", values] if values else []
+        result = helm("lint", "--strict", default_chart, *args)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "0 chart(s) failed" in result.stdout
+
+
+@pytest.mark.parametrize("values", VALUES_FILES, ids=VALUES_IDS)
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_every_object_passes_kubernetes_strict_validation(helm, default_chart, values, version):
+    docs = template(helm, default_chart, "-f", values)
+    assert len(docs) == 12  # 3 x (ServiceAccount, Service, Deployment, test Pod)
+    for doc in docs:
+        kubernetes_validate.validate(doc, version, strict=True)
+
+
+@pytest.mark.parametrize("values", VALUES_FILES, ids=VALUES_IDS)
+def test_helm_template_output_matches_its_snapshot(helm, default_chart, values, snapshot):
+    result = helm("template", "vaultmesh", default_chart, "-f", values, "--namespace", "vm")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == snapshot
+
+
+def test_staging_runs_the_scheduler_without_probes_and_production_with_all(helm, default_chart):
+    staging = template(helm, default_chart, "-f", ROOT / "values" / "staging.yaml")
+    production = template(helm, default_chart, "-f", ROOT / "values" / "production.yaml")
+    probes = ("livenessProbe", "readinessProbe", "startupProbe")
+    scheduler = container(staging, "Deployment", "vaultmesh-scheduler")
+    assert not any(p in scheduler for p in probes)
+    assert all(p in container(staging, "Deployment", "vaultmesh-treaty") for p in probes)
+    for service in ("scheduler", "psi-field", "treaty"):
+        assert all(p in container(production, "Deployment", f"vaultmesh-{service}") for p in probes)
+    prod_scheduler = container(production, "Deployment", "vaultmesh-scheduler")
+    assert prod_scheduler["startupProbe"]["failureThreshold"] == 30
+
+
+def test_environments_override_replicas_resources_and_image_tag(helm, default_chart, tmp_path):
+    override = tmp_path / "override.yaml"
+    override.write_text(
+        dump_yaml(
+            {
+                "global": {"imageRegistry": "mirror.local:5000"},
+                "services": {
+                    "treaty": {
+                        "replicas": 4,
+                        "image": {"tag": "v1.0.3"},
+                        "resources": {"limits": {"memory": "1Gi"}},
+                        "probes": {"liveness": {"periodSeconds": 7}},
+                    }
+                },
+            }
+        )
+    )
+    docs = by_kind_and_name(template(helm, default_chart, "-f", override))
+    treaty = docs[("Deployment", "vaultmesh-treaty")]
+    spec = treaty["spec"]["template"]["spec"]["containers"][0]
+    assert treaty["spec"]["replicas"] == 4
+    assert spec["image"] == "mirror.local:5000/vaultmesh/treaty:v1.0.3"
+    assert spec["resources"]["limits"] == {"cpu": "500m", "memory": "1Gi"}
+    assert spec["livenessProbe"]["periodSeconds"] == 7
+
+
+def test_the_pods_carry_the_prometheus_scrape_annotations(helm, default_chart):
+    docs = by_kind_and_name(template(helm, default_chart))
+    expected = {"scheduler": "9091", "psi-field": "8000", "treaty": "8080"}
+    for service, port in expected.items():
+        pod = docs[("Deployment", f"vaultmesh-{service}")]["spec"]["template"]["metadata"]
+        assert pod["annotations"] == {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": port,
+            "prometheus.io/path": "/metrics",
+        }
+
+
+def test_a_digest_pins_the_image_over_the_tag(helm, default_chart):
+    digest = "sha256:" + "0" * 64
+    docs = template(helm, default_chart, "--set", f"services.scheduler.image.digest={digest}")
+    image = container(docs, "Deployment", "vaultmesh-scheduler")["image"]
+    assert image == f"registry.vaultmesh.internal/vaultmesh/scheduler@{digest}"
+
+
+@pytest.mark.parametrize(
+    ("values", "complaint"),
+    [
+        ({"services": {"scheduler": {"replicas": "two"}}}, "want integer"),
+        ({"services": {"scheduler": {"replcas": 1}}}, "additional properties 'replcas'"),
+        ({"services": {"nope": {}}}, "additional properties 'nope'"),
+        ({"services": {"treaty": {"image": {"pullPolicy": "Sometimes"}}}}, "pullPolicy"),
+        ({"services": {"treaty": {"resources": {"limits": {"memory": "lots"}}}}}, "memory"),
+        ({"services": {"treaty": {"probes": {"liveness": {"enabled": "yes"}}}}}, "want boolean"),
+    ],
+)
+def test_values_that_break_the_schema_fail_helm_template(
+    helm, default_chart, tmp_path, values, complaint
+):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(dump_yaml(values))
+    result = helm("template", "vaultmesh", default_chart, "-f", bad)
+    assert result.returncode != 0
+    assert "values don't meet the specifications of the schema" in result.stderr
+    assert complaint in result.stderr
+
+
+def test_the_chart_works_as_a_subchart_with_globals_from_its_parent(helm, default_chart, tmp_path):
+    parent = tmp_path / "platform"
+    (parent / "charts").mkdir(parents=True)
+    (parent / "Chart.yaml").write_text("apiVersion: v2\nname: platform\nversion: 1.0.0\n")
+    (parent / "values.yaml").write_text(
+        "global:\n  imageRegistry: parent.registry\n  team: aurora\n"
+        "vaultmesh:\n  tests:\n    enabled: false\n"
+    )
+    (parent / "charts" / "vaultmesh").symlink_to(default_chart)
+    docs = template(helm, parent)
+    assert container(docs, "Deployment", "vaultmesh-treaty")["image"].startswith("parent.registry/")
+    assert not any(d["kind"] == "Pod" for d in docs)
+
+
+def test_strings_yaml_1_1_would_misread_reach_kubernetes_unchanged(helm, tmp_path):
+    tricky = ["no", "on", "y", "1.10", "010", "0x1F", "1:20", "2001-12-14", "{{ .Values }}", "a: b"]
+    env = [{"name": f"V{i}", "value": v} for i, v in enumerate(tricky)]
+    spec = ChartSpec.model_validate(minimal_spec(minimal_service(env=env)))
+    out = tmp_path / "demo"
+    write_chart(generate(spec).files, out)
+    result = helm("template", "demo", out)
+    assert result.returncode == 0, result.stderr
+    [deployment] = [d for d in load_all(result.stdout) if d["kind"] == "Deployment"]
+    values = [e["value"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]]
+    assert values == tricky
+
+
+def test_a_statefulset_gets_a_headless_service_and_passes_validation(helm, tmp_path):
+    spec = ChartSpec.model_validate(minimal_spec(minimal_service(workload="StatefulSet")))
+    out = tmp_path / "demo"
+    write_chart(generate(spec).files, out)
+    docs = by_kind_and_name(template(helm, out))
+    assert docs[("StatefulSet", "vaultmesh-demo-api")]["spec"]["serviceName"] == (
+        "vaultmesh-demo-api-headless"
+    )
+    assert docs[("Service", "vaultmesh-demo-api-headless")]["spec"]["clusterIP"] == "None"
+    for doc in docs.values():
+        kubernetes_validate.validate(doc, KUBERNETES_VERSIONS[0], strict=True)

@@ -1,0 +1,125 @@
+"""Loading spec files: YAML problems and model errors point at file:line and the spec path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chartgen.errors import ChartgenError
+from chartgen.load import load_spec, load_texts
+
+from .specdata import dump_yaml, minimal_service, minimal_spec
+
+
+def messages(texts: list[tuple[str, str]]) -> list[str]:
+    with pytest.raises(ChartgenError) as caught:
+        load_texts(texts)
+    return [d.format() for d in caught.value.diagnostics]
+
+
+def test_the_embedded_spec_loads_with_the_three_vaultmesh_services():
+    loaded = load_spec()
+    assert [s.name for s in loaded.spec.services] == ["scheduler", "psi-field", "treaty"]
+    assert loaded.spec.chart.name == "vaultmesh"
+
+
+def test_a_duplicate_key_is_refused_with_both_lines():
+    text = "chart:\n  name: demo\n  name: other\n"
+    assert messages([("spec.yaml", text)]) == [
+        "spec.yaml:3: error: duplicate key 'name' (first defined on line 2)\n"
+        "  fix: keep one of the two entries; YAML tools silently drop one of them"
+    ]
+
+
+def test_a_yaml_syntax_error_names_its_line():
+    [message] = messages([("spec.yaml", "chart:\n  name: [demo\n")])
+    assert message.startswith("spec.yaml:3: error: invalid YAML")
+
+
+def test_an_unknown_field_gives_its_line_path_and_a_suggestion():
+    spec = minimal_spec(minimal_service(replcas=2))
+    [message] = messages([("spec.yaml", dump_yaml(spec))])
+    line = dump_yaml(spec).splitlines().index("  replcas: 2") + 1
+    assert line > 1
+    assert message.startswith(f"spec.yaml:{line}: services[0].replcas: error: unknown field")
+    assert "did you mean 'replicas'?" in message
+
+
+def test_a_bad_name_gives_its_path_and_the_naming_rule():
+    [message] = messages(
+        [
+            (
+                "spec.yaml",
+                dump_yaml(
+                    minimal_spec(minimal_service("Bad_Name", image={"repository": "a", "tag": "1"}))
+                ),
+            )
+        ]
+    )
+    assert "services[0].name: error: String should match pattern" in message
+    assert "fix: DNS-1035 label" in message
+
+
+def test_a_missing_field_is_named_where_it_belongs():
+    service = minimal_service()
+    del service["image"]
+    [message] = messages([("spec.yaml", dump_yaml(minimal_spec(service)))])
+    assert "services[0].image: error: required field is missing" in message
+    assert "fix: add 'image'" in message
+
+
+def test_a_union_error_is_reported_once_per_location():
+    service = minimal_service(metrics={"port": ["http"]})
+    [message] = messages([("spec.yaml", dump_yaml(minimal_spec(service)))])
+    assert "services[0].metrics.port: error: " in message
+    assert " or " in message  # both accepted forms are named in one line
+
+
+def test_all_errors_of_all_files_are_reported_at_once():
+    bad_a = dump_yaml(minimal_spec(minimal_service(replcas=1)))
+    bad_b = "services:\n  - name: Nope\n"
+    found = messages([("a.yaml", bad_a), ("b.yaml", bad_b)])
+    assert [m.split(":")[0] for m in found] == ["a.yaml", "b.yaml", "b.yaml", "b.yaml"]
+
+
+def test_files_merge_one_chart_and_all_services_in_order(tmp_path: Path):
+    (tmp_path / "00-chart.yaml").write_text(dump_yaml(minimal_spec(minimal_service("api"))))
+    (tmp_path / "10-worker.yaml").write_text(dump_yaml({"services": [minimal_service("worker")]}))
+    (tmp_path / "notes.txt").write_text("not a spec")
+    loaded = load_spec([tmp_path])
+    assert [s.name for s in loaded.spec.services] == ["api", "worker"]
+    where = loaded.sources.locate(["services", 1, "ports", 0])
+    assert (Path(where.file).name, where.line, where.path) == (
+        "10-worker.yaml",
+        7,
+        "services[0].ports[0]",
+    )
+
+
+def test_two_chart_sections_are_refused():
+    spec = dump_yaml(minimal_spec())
+    [message] = messages([("a.yaml", spec), ("b.yaml", spec)])
+    assert message.startswith("b.yaml:1: chart: error: a second 'chart' section")
+
+
+def test_a_spec_without_chart_section_is_refused():
+    [message] = messages([("a.yaml", dump_yaml({"services": [minimal_service()]}))])
+    assert "no 'chart' section" in message
+
+
+def test_a_file_that_is_not_a_mapping_is_refused():
+    [message] = messages([("a.yaml", "- just\n- a list\n")])
+    assert message.startswith("a.yaml:1: error: a spec file must be a mapping")
+
+
+def test_yaml_1_2_keeps_norway_a_string():
+    spec = minimal_spec(minimal_service(env=[{"name": "COUNTRY", "value": "no"}]))
+    text = dump_yaml(spec).replace("'no'", "no")
+    loaded = load_texts([("a.yaml", text)])
+    assert loaded.spec.services[0].env[0].value == "no"
+
+
+def test_a_directory_without_specs_is_an_error(tmp_path: Path):
+    with pytest.raises(ChartgenError, match="no spec files"):
+        load_spec([tmp_path])

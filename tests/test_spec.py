@@ -1,0 +1,91 @@
+"""The spec models refuse what Kubernetes or Helm would refuse later, and say why."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from chartgen.spec import ChartMeta, EnvVar, Image, Port, Probe, Service, SpecFile
+
+from .specdata import minimal_service, minimal_spec
+
+
+def errors_of(model: type, data: object) -> list[str]:
+    with pytest.raises(ValidationError) as caught:
+        model.model_validate(data)  # type: ignore[attr-defined]
+    return [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in caught.value.errors()]
+
+
+def test_a_minimal_spec_validates_with_defaults_filled_in():
+    spec = SpecFile.model_validate(minimal_spec())
+    service = spec.services[0]
+    assert service.workload == "Deployment"
+    assert service.replicas == 1
+    assert service.image.pullPolicy == "IfNotPresent"
+    assert service.metrics is not None and service.metrics.path == "/metrics"
+
+
+@pytest.mark.parametrize("name", ["Api", "api_1", "-api", "api-", "1api", "a" * 64])
+def test_service_names_must_be_dns_1035_labels(name):
+    assert any(msg.startswith("name:") for msg in errors_of(Service, minimal_service(name)))
+
+
+def test_unknown_fields_are_refused_at_every_level():
+    service = minimal_service(replcas=2)
+    assert errors_of(Service, service) == ["replcas: Extra inputs are not permitted"]
+    service = minimal_service(ports=[{"name": "http", "port": 80, "proto": "TCP"}])
+    assert errors_of(Service, service) == ["ports.0.proto: Extra inputs are not permitted"]
+
+
+@pytest.mark.parametrize("version", ["1.0", "v1.0.0", "01.2.3", "1.2.3.4"])
+def test_chart_version_must_be_semver(version):
+    data = minimal_spec()["chart"] | {"version": version}
+    assert any(msg.startswith("version:") for msg in errors_of(ChartMeta, data))
+
+
+def test_semver_with_prerelease_and_build_is_accepted():
+    meta = ChartMeta.model_validate(minimal_spec()["chart"] | {"version": "1.0.0-rc.1+build.5"})
+    assert meta.version == "1.0.0-rc.1+build.5"
+
+
+def test_an_image_needs_a_pinned_tag_or_a_digest():
+    assert "an image needs a tag or a digest" in errors_of(Image, {"repository": "a/b"})[0]
+    assert "'latest'" in errors_of(Image, {"repository": "a/b", "tag": "latest"})[0]
+    digest = "sha256:" + "a" * 64
+    assert Image.model_validate({"repository": "a/b", "digest": digest}).digest == digest
+
+
+def test_an_image_repository_carries_no_registry_or_tag():
+    assert errors_of(Image, {"repository": "a/b:v1", "tag": "v1"})
+    assert errors_of(Image, {"repository": "Team/App", "tag": "v1"})
+
+
+def test_a_yaml_float_is_not_taken_for_a_string_tag():
+    # `tag: 1.10` in YAML is the float 1.1; strict models refuse it instead of mangling it.
+    assert any("valid string" in m for m in errors_of(Image, {"repository": "a", "tag": 1.1}))
+
+
+def test_a_probe_has_exactly_one_check():
+    assert "found: none" in errors_of(Probe, {})[0]
+    both = {"http": {"path": "/h", "port": 80}, "tcp": {"port": 80}}
+    assert "found: http, tcp" in errors_of(Probe, both)[0]
+    assert Probe.model_validate({"exec": {"command": ["true"]}}).enabled is True
+
+
+def test_env_holds_a_value_or_a_secret_reference_never_both():
+    assert EnvVar.model_validate({"name": "A", "value": "x"}).secret is None
+    ref = EnvVar.model_validate({"name": "A", "secret": {"name": "creds", "key": "token"}})
+    assert ref.secret is not None and ref.secret.optional is False
+    both = {"name": "A", "value": "x", "secret": {"name": "creds", "key": "token"}}
+    assert "exactly one of value or secret" in errors_of(EnvVar, both)[0]
+
+
+@pytest.mark.parametrize("name", ["1234", "a" * 16, "Http", "-http"])
+def test_port_names_follow_the_iana_service_name_rules(name):
+    assert errors_of(Port, {"name": name, "port": 80})
+
+
+def test_models_are_frozen_once_validated():
+    service = Service.model_validate(minimal_service())
+    with pytest.raises(ValidationError):
+        service.replicas = 3  # type: ignore[misc]

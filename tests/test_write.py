@@ -1,0 +1,84 @@
+"""Write: atomic swap, refusal to clobber foreign directories, and --check comparisons."""
+
+from __future__ import annotations
+
+import pytest
+
+import chartgen.write as write_module
+from chartgen.errors import ChartgenError
+from chartgen.render import HEADER
+from chartgen.write import compare, is_generated, write_chart
+
+from .specdata import read_tree
+
+FILES = {
+    "Chart.yaml": f"# {HEADER}\nname: demo\n",
+    "templates/a.yaml": "a: 1\n",
+}
+
+
+def test_a_new_chart_is_written_with_exactly_the_rendered_files(tmp_path):
+    out = tmp_path / "charts" / "demo"
+    write_chart(FILES, out)
+    assert read_tree(out) == {k: v.encode() for k, v in FILES.items()}
+    assert is_generated(out)
+    assert [p.name for p in out.parent.iterdir()] == ["demo"]  # no staging left behind
+
+
+def test_a_rewrite_replaces_the_chart_and_drops_stale_files(tmp_path):
+    out = tmp_path / "demo"
+    write_chart({**FILES, "templates/old.yaml": "old: 1\n"}, out)
+    write_chart(FILES, out)
+    assert sorted(read_tree(out)) == ["Chart.yaml", "templates/a.yaml"]
+
+
+def test_a_directory_chartgen_did_not_write_is_left_alone(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    with pytest.raises(ChartgenError, match="refusing to overwrite"):
+        write_chart(FILES, out)
+    assert read_tree(out) == {"notes.txt": b"keep me"}
+
+
+def test_a_failure_mid_write_leaves_the_old_chart_intact(tmp_path, monkeypatch):
+    out = tmp_path / "demo"
+    write_chart(FILES, out)
+    before = read_tree(out)
+
+    def disk_full(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(write_module, "_swap", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        write_chart({**FILES, "templates/a.yaml": "a: 2\n"}, out)
+    assert read_tree(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["demo"]
+
+
+def test_leftovers_of_a_killed_render_are_cleaned_up(tmp_path):
+    out = tmp_path / "demo"
+    leftover = tmp_path / ".demo.abc123.tmp"
+    leftover.mkdir()
+    (leftover / "Chart.yaml").write_text("half")
+    write_chart(FILES, out)
+    assert not leftover.exists()
+
+
+def test_compare_names_changed_missing_and_extra_files(tmp_path):
+    out = tmp_path / "demo"
+    write_chart({**FILES, "extra.txt": "x\n"}, out)
+    rendered = {**FILES, "templates/a.yaml": "a: 2\n", "new.yaml": "n: 1\n"}
+    found = {(d.path, d.status) for d in compare(rendered, out)}
+    assert found == {
+        ("templates/a.yaml", "changed"),
+        ("new.yaml", "missing"),
+        ("extra.txt", "extra"),
+    }
+    [changed] = [d for d in compare(rendered, out) if d.status == "changed"]
+    assert "-a: 1\n+a: 2\n" in changed.diff
+
+
+def test_compare_is_empty_when_nothing_changed(tmp_path):
+    write_chart(FILES, tmp_path / "demo")
+    assert compare(FILES, tmp_path / "demo") == []
