@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chartgen import naming
+from chartgen.rules import RulesView, alert_values, all_alerts, promtool_tests, rules_view
 from chartgen.spec import ChartSpec, Probe, Service
 from chartgen.values import (
     ExecAction,
@@ -21,6 +22,7 @@ from chartgen.values import (
     TCPSocketAction,
     TestsValues,
     ValuesModel,
+    alerts_model,
     values_model,
 )
 
@@ -67,6 +69,7 @@ class ScrapeView:
     """Where Prometheus scrapes a service."""
 
     port: int
+    port_name: str
     path: str
 
 
@@ -80,6 +83,7 @@ class ServiceView:
     ports: tuple[PortView, ...]
     env: tuple[EnvView, ...]
     scrape: ScrapeView | None
+    rules: RulesView | None
     test_port: int
     test_path: str
 
@@ -101,6 +105,7 @@ class ChartView:
     services: tuple[ServiceView, ...]
     values: ValuesModel
     values_schema_model: type[ValuesModel]
+    rule_tests: dict[str, Any] | None
 
 
 def build(spec: ChartSpec) -> ChartView:
@@ -118,13 +123,16 @@ def build(spec: ChartSpec) -> ChartView:
         chart_yaml["keywords"] = list(meta.keywords)
     if meta.home:
         chart_yaml["home"] = meta.home
-    model = values_model({s.name: s.description for s in spec.services})
+    alerts = all_alerts(spec)
+    alerts_values = alerts_model({a.alert: (a.summary, a.params) for a in alerts})
+    model = values_model({s.name: s.description for s in spec.services}, alerts_values)
     values = model.model_validate(
         {
             "global": GlobalValues(imageRegistry=meta.imageRegistry),
             "podSecurityContext": POD_SECURITY_CONTEXT,
             "securityContext": CONTAINER_SECURITY_CONTEXT,
             "services": {s.name: service_values(s) for s in spec.services},
+            "alerts": {a.alert: alert_values(a) for a in alerts},
             "tests": TestsValues(image=TEST_IMAGE),
         }
     )
@@ -137,6 +145,7 @@ def build(spec: ChartSpec) -> ChartView:
         services=tuple(service_view(s) for s in spec.services),
         values=values,
         values_schema_model=model,
+        rule_tests=promtool_tests(spec),
     )
 
 
@@ -144,9 +153,8 @@ def service_view(service: Service) -> ServiceView:
     """The template inputs of one service."""
     scrape = None
     if service.metrics is not None:
-        port = service.port_number(service.metrics.port)
-        assert port is not None, "checks ensure the metrics port is declared"
-        scrape = ScrapeView(port, service.metrics.path)
+        [port] = [p for p in service.ports if service.metrics.port in (p.name, p.port)]
+        scrape = ScrapeView(port.port, port.name, service.metrics.path)
     first = service.ports[0]
     return ServiceView(
         name=service.name,
@@ -164,6 +172,7 @@ def service_view(service: Service) -> ServiceView:
             for e in service.env
         ),
         scrape=scrape,
+        rules=rules_view(service),
         test_port=scrape.port if scrape else first.port,
         test_path=scrape.path if scrape else "/",
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from chartgen import naming
+from chartgen import naming, promql
 from chartgen.errors import ChartgenError, Diagnostic, Location
 from chartgen.spec import ChartSpec, Service
 
@@ -31,7 +31,90 @@ def check_spec(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
             Diagnostic(locate([*where, *loc]), what, fix)
             for loc, what, fix in _service_problems(spec.chart.name, service)
         )
+    return found + check_monitoring(spec, locate)
+
+
+def check_monitoring(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
+    """PromQL parses, reads only known series, and names are unique across the chart."""
+    found: list[Diagnostic] = []
+    known: set[str] = set(promql.BUILTIN_SERIES)
+    first: dict[tuple[str, str], str] = {}
+
+    def unique(kind: str, name: str, where: Sequence[str | int]) -> None:
+        path = locate(where).path
+        if (kind, name) in first:
+            found.append(
+                Diagnostic(
+                    locate(where),
+                    f"duplicate {kind} {name!r} (also {first[kind, name]})",
+                    f"give each {kind} a unique name",
+                )
+            )
+        first.setdefault((kind, name), path)
+
+    for index, service in enumerate(spec.services):
+        families = service.metrics.families if service.metrics else []
+        for number, family in enumerate(families):
+            unique("metric family", family.name, ["services", index, "metrics", "families", number])
+            known.update(family.series_names())
+        for number, rule in enumerate(service.recordingRules):
+            unique("recording rule", rule.record, ["services", index, "recordingRules", number])
+            known.add(rule.record)
+        for number, alert in enumerate(service.alerts):
+            unique("alert", alert.alert, ["services", index, "alerts", number])
+
+    for index, service in enumerate(spec.services):
+        for number, rule in enumerate(service.recordingRules):
+            where: list[str | int] = ["services", index, "recordingRules", number]
+            found.extend(_expr_problems(rule.expr, {}, known, [*where, "expr"], locate))
+        for number, alert in enumerate(service.alerts):
+            where = ["services", index, "alerts", number]
+            found.extend(_expr_problems(alert.expr, alert.params, known, [*where, "expr"], locate))
+            found.extend(
+                Diagnostic(
+                    locate([*where, "labels", key]),
+                    "an alert label holds a template ($value or {{ }})",
+                    "move changing text into annotations; labels identify the alert",
+                )
+                for key, value in alert.labels.items()
+                if "$" in value or "{{" in value
+            )
     return found
+
+
+def _expr_problems(
+    expr: str,
+    params: dict[str, float | int],
+    known: set[str],
+    where: Sequence[str | int],
+    locate: Locate,
+) -> Iterator[Diagnostic]:
+    used = promql.params_used(expr)
+    missing = [p for p in used if p not in params]
+    if missing:
+        yield Diagnostic(
+            locate(where),
+            f"unknown parameter(s) {', '.join('$' + p for p in missing)}",
+            "declare each under 'params:' with its default value",
+        )
+        return
+    for name in sorted(set(params) - set(used)):
+        yield Diagnostic(
+            locate([*where[:-1], "params", name]),
+            f"parameter {name!r} is not used in expr",
+            f"use ${name} in expr, or remove it",
+        )
+    try:
+        names = promql.metric_names(promql.substitute(expr, params))
+    except ValueError as err:
+        yield Diagnostic(locate(where), f"invalid PromQL: {err}", "fix the expression")
+        return
+    for name in sorted(names - known):
+        yield Diagnostic(
+            locate(where),
+            f"reads {name!r}, which no service declares and no recording rule produces",
+            "declare it under the exposing service's metrics.families, or fix the name",
+        )
 
 
 def raise_for_errors(diagnostics: Sequence[Diagnostic]) -> None:

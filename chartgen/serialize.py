@@ -18,6 +18,9 @@ STR_TAG = "tag:yaml.org,2002:str"
 # and 1:20 is a number; such strings are quoted so they stay strings.
 _YAML11 = VersionedResolver(version=(1, 1))
 _YAML11_BOOL_LETTERS = re.compile(r"^[yYnN]$")
+# A Go/Helm template action inside text that Helm must pass through, e.g. {{ $labels.pod }},
+# or a lone brace pair.
+_HELM_BRACES = re.compile(r"\{\{[^`]*?\}\}|\{\{|\}\}")
 
 
 def _needs_quotes(text: str) -> bool:
@@ -65,3 +68,19 @@ def to_commented_yaml(data: CommentedMap) -> str:
 def to_json(data: Any) -> str:
     """Indented JSON with a final newline, keys in insertion order."""
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def helm_escape(text: str) -> str:
+    """Make text reach Helm's output verbatim: template actions become Helm raw strings."""
+    return _HELM_BRACES.sub(_helm_literal, text)
+
+
+def _helm_literal(match: re.Match[str]) -> str:
+    text = match.group(0)
+    # A whole action becomes a raw string; a lone pair becomes a quoted string.
+    return "{{`" + text + "`}}" if len(text) > 2 else '{{ "' + text + '" }}'
+
+
+def yaml_quote(text: str) -> str:
+    """A YAML double-quoted scalar of text, safe to place in a Helm template."""
+    return helm_escape(json.dumps(text, ensure_ascii=False))

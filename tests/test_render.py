@@ -9,7 +9,8 @@ import pytest
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from chartgen.generate import generate_from_files
-from chartgen.render import HEADER, environment, helm_escape, render, yaml_quote
+from chartgen.render import HEADER, environment, render
+from chartgen.serialize import helm_escape, yaml_quote
 
 from .conftest import ROOT
 

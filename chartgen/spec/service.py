@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from chartgen.spec.monitoring import Alert, MetricFamily, RecordingRule
 from chartgen.spec.probes import Probes
 from chartgen.spec.types import (
     STRICT_CONFIG,
@@ -105,12 +106,13 @@ class EnvVar(BaseModel):
 
 
 class MetricsEndpoint(BaseModel):
-    """Where Prometheus scrapes the service."""
+    """Where Prometheus scrapes the service, and the metric families it exposes there."""
 
     model_config = STRICT_CONFIG
 
     port: PortRef
     path: HttpPath = "/metrics"
+    families: list[MetricFamily] = []
 
 
 class Service(BaseModel):
@@ -128,6 +130,8 @@ class Service(BaseModel):
     env: list[EnvVar] = []
     probes: Probes = Probes()
     metrics: MetricsEndpoint | None = None
+    recordingRules: list[RecordingRule] = []
+    alerts: list[Alert] = []
 
     def port_number(self, ref: str | int) -> int | None:
         """The number of a declared port given by name or number, or None if undeclared."""

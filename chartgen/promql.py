@@ -1,0 +1,58 @@
+"""PromQL, read by a real parser: parameters substituted, metric names collected."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import promql_parser
+
+#: A named parameter inside an alert expression, e.g. ``> $threshold``.
+PARAM = re.compile(r"\$([a-z][a-zA-Z0-9]*)")
+#: Series Prometheus itself writes: always there to be read, never declared by a service.
+BUILTIN_SERIES = frozenset(
+    {
+        "up",
+        "scrape_duration_seconds",
+        "scrape_samples_scraped",
+        "scrape_samples_post_metric_relabeling",
+        "scrape_series_added",
+        "ALERTS",
+        "ALERTS_FOR_STATE",
+    }
+)
+
+
+def params_used(expr: str) -> list[str]:
+    """The parameter names an expression refers to, in order of first use."""
+    return list(dict.fromkeys(PARAM.findall(expr)))
+
+
+def substitute(expr: str, params: Mapping[str, float | int]) -> str:
+    """The expression with each ``$name`` replaced by its value."""
+    return PARAM.sub(lambda m: format_number(params[m.group(1)]), expr)
+
+
+def format_number(value: float | int) -> str:
+    """A number as PromQL and Go print it: integers without a decimal point."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value)
+
+
+def metric_names(expr: str) -> set[str]:
+    """The metric names an expression reads; raises ValueError if it does not parse."""
+    tree = promql_parser.parse(expr)
+    names: set[str] = set()
+
+    def visit(node: object) -> bool:
+        if isinstance(node, promql_parser.VectorSelector):
+            if node.name:
+                names.add(node.name)
+            for matcher in node.matchers.matchers:
+                if matcher.name == "__name__" and str(matcher.op) == "MatchOp.Equal":
+                    names.add(matcher.value)
+        return True
+
+    promql_parser.walk(tree, visit)
+    return names

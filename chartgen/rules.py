@@ -1,0 +1,117 @@
+"""Prometheus rules as data: rule groups per service, serialized, with Helm slots for values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chartgen import promql
+from chartgen.serialize import helm_escape, to_yaml
+from chartgen.spec import Alert, ChartSpec, Service
+
+#: Values keys of an alert besides its parameters.
+ALERT_SETTINGS = ("enabled", "severity", "for")
+
+
+@dataclass(frozen=True)
+class AlertRuleView:
+    """One alerting rule as YAML text whose threshold, for and severity come from values."""
+
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RulesView:
+    """The rule file of one service: recording rules as fixed text, alerts switchable."""
+
+    service: str
+    file_name: str
+    recording_text: str
+    alerts: tuple[AlertRuleView, ...]
+
+    @property
+    def group_names(self) -> tuple[str, str]:
+        """Names of the recording and the alerting group."""
+        return f"{self.service}.recording", f"{self.service}.alerts"
+
+
+def _slot(name: str) -> str:
+    return f"__chartgen_slot_{name}__"
+
+
+def rules_view(service: Service) -> RulesView | None:
+    """The rule file of a service, or None if it has no rules."""
+    if not service.recordingRules and not service.alerts:
+        return None
+    recording = [
+        {"record": r.record, "expr": r.expr, **({"labels": dict(r.labels)} if r.labels else {})}
+        for r in service.recordingRules
+    ]
+    return RulesView(
+        service=service.name,
+        file_name=f"{service.name}.rules.yaml",
+        recording_text=helm_escape(to_yaml(recording)) if recording else "",
+        alerts=tuple(AlertRuleView(a.alert, alert_text(a)) for a in service.alerts),
+    )
+
+
+def alert_rule(alert: Alert, params: dict[str, Any], for_: str, severity: str) -> dict[str, Any]:
+    """An alerting rule as Prometheus reads it, for the given parameter values."""
+    return {
+        "alert": alert.alert,
+        "expr": promql.PARAM.sub(lambda m: str(params[m.group(1)]), alert.expr),
+        "for": for_,
+        "labels": {**alert.labels, "severity": severity},
+        "annotations": {
+            "summary": alert.summary,
+            "description": alert.description,
+            "runbook_url": alert.runbook,
+        },
+    }
+
+
+def alert_text(alert: Alert) -> str:
+    """YAML of one alerting rule (a list item) with Helm slots for its values."""
+    rule = alert_rule(alert, {p: _slot(p) for p in alert.params}, _slot("for"), _slot("severity"))
+    text = helm_escape(to_yaml([rule]))
+    for name in (*alert.params, "for", "severity"):
+        text = text.replace(_slot(name), "{{ $alert." + name + " }}")
+    return text
+
+
+def alert_values(alert: Alert) -> dict[str, Any]:
+    """The values of an alert: on/off, severity, for, and each parameter's default."""
+    return {"enabled": True, "severity": alert.severity, "for": alert.for_, **alert.params}
+
+
+def all_alerts(spec: ChartSpec) -> list[Alert]:
+    """Every alert of the spec, in spec order."""
+    return [alert for service in spec.services for alert in service.alerts]
+
+
+def promtool_tests(spec: ChartSpec) -> dict[str, Any] | None:
+    """A `promtool test rules` document: every alert example of the spec, against all rule files."""
+    files = [view.file_name for s in spec.services if (view := rules_view(s))]
+    tests = [
+        {
+            "name": f"{alert.alert}: {example.name}",
+            "interval": example.interval,
+            "input_series": [{"series": s.series, "values": s.values} for s in example.series],
+            "alert_rule_test": [
+                {
+                    "eval_time": example.at,
+                    "alertname": alert.alert,
+                    "exp_alerts": [
+                        {"exp_labels": {**labels, **alert.labels, "severity": alert.severity}}
+                        for labels in example.fires
+                    ],
+                }
+            ],
+        }
+        for alert in all_alerts(spec)
+        for example in alert.examples
+    ]
+    if not tests:
+        return None
+    return {"rule_files": files, "evaluation_interval": "1m", "tests": tests}

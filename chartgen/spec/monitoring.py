@@ -1,0 +1,163 @@
+"""Monitoring of a service: its metric families, recording rules and alerts, with examples."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+import promql_parser
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from chartgen.spec.types import STRICT_CONFIG, spec_error
+
+METRIC_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
+LABEL_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
+# level:metric[:operations], as the Prometheus naming best practices write recording rules
+RECORD_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z_][a-zA-Z0-9_]*(:[a-zA-Z0-9_]+)?$"
+ALERT_NAME = r"^[A-Z][A-Za-z0-9]*$"
+PARAM_NAME = r"^[a-z][a-zA-Z0-9]*$"
+
+
+# Prometheus' own duration syntax (model.ParseDuration): whole numbers, each unit once, in order.
+DURATION = re.compile(r"^([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$")
+
+
+def _duration(text: str) -> str:
+    if text == "0s":
+        return text
+    try:
+        if not text or not DURATION.match(text):
+            raise ValueError("units are y, w, d, h, m, s, ms, largest first")
+        promql_parser.parse_duration(text)
+    except ValueError as err:
+        raise spec_error(
+            f"{text!r} is not a Prometheus duration ({err})",
+            "use whole units: 30s, 5m, 1h30m, 1d (no decimals, no 'min')",
+        ) from None
+    return text
+
+
+Duration = Annotated[str, AfterValidator(_duration), Field(description="e.g. 30s, 5m, 1h30m.")]
+MetricName = Annotated[
+    str,
+    StringConstraints(pattern=METRIC_NAME),
+    Field(description="Prometheus metric name: letters, digits and '_' (no ':')."),
+]
+LabelName = Annotated[str, StringConstraints(pattern=LABEL_NAME)]
+RecordName = Annotated[
+    str,
+    StringConstraints(pattern=RECORD_NAME),
+    Field(description="level:metric:operations (or level:metric), e.g. psi:density:avg."),
+]
+AlertName = Annotated[
+    str, StringConstraints(pattern=ALERT_NAME), Field(description="UpperCamelCase alert name.")
+]
+ParamName = Annotated[
+    str, StringConstraints(pattern=PARAM_NAME), Field(description="lowerCamelCase name.")
+]
+
+
+class MetricFamily(BaseModel):
+    """A metric family the service exposes."""
+
+    model_config = STRICT_CONFIG
+
+    name: MetricName
+    type: Literal["counter", "gauge", "histogram", "summary"]
+    help: str = Field(min_length=1)
+    unit: str = Field("", description="e.g. seconds, milliseconds, ratio (0..1), anchors.")
+    labels: list[LabelName] = Field([], description="Labels beyond job, pod and namespace.")
+
+    def series_names(self) -> tuple[str, ...]:
+        """The series names this family produces (histograms and summaries have several)."""
+        if self.type == "histogram":
+            return (f"{self.name}_bucket", f"{self.name}_sum", f"{self.name}_count")
+        if self.type == "summary":
+            return (self.name, f"{self.name}_sum", f"{self.name}_count")
+        return (self.name,)
+
+
+class RecordingRule(BaseModel):
+    """A recording rule: a named, precomputed expression."""
+
+    model_config = STRICT_CONFIG
+
+    record: RecordName
+    expr: str = Field(min_length=1)
+    labels: dict[LabelName, str] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_alert_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in ("for", "annotations", "alert"):
+                if key in data:
+                    raise spec_error(
+                        f"a recording rule has no {key!r}",
+                        f"remove {key!r}, or make this an alert under 'alerts:'",
+                    )
+        return data
+
+
+class ExampleSeries(BaseModel):
+    """Input series of a rule example, in promtool's notation."""
+
+    model_config = STRICT_CONFIG
+
+    series: str = Field(description='e.g. psi_field_density{job="psi-field", pod="p-0"}.')
+    values: str = Field(description="promtool expanding notation, e.g. '0.5x20' or '0+10x30'.")
+
+
+class AlertExample(BaseModel):
+    """A case the alert must get right: these series, at this time, fire or stay quiet."""
+
+    model_config = STRICT_CONFIG
+
+    name: str = Field(min_length=1)
+    interval: Duration = "1m"
+    series: list[ExampleSeries] = Field(min_length=1)
+    at: Duration = Field("15m", description="Evaluation time after the series start.")
+    fires: list[dict[LabelName, str]] = Field(
+        [],
+        description="Labels of each alert expected to fire (besides alertname and severity); "
+        "empty: the alert stays quiet.",
+    )
+
+
+class Alert(BaseModel):
+    """An alerting rule whose thresholds are named parameters, overridable per environment."""
+
+    model_config = ConfigDict(**STRICT_CONFIG, populate_by_name=True)
+
+    alert: AlertName
+    expr: str = Field(
+        min_length=1, description="PromQL; $name refers to a parameter, e.g. '> $threshold'."
+    )
+    params: dict[ParamName, float | int] = Field(
+        {}, description="Named thresholds with their defaults."
+    )
+    for_: Duration = Field("0s", alias="for")
+    severity: Literal["info", "warning", "critical"]
+    summary: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    runbook: str = Field(pattern=r"^https?://\S+$", description="URL of the runbook.")
+    labels: dict[LabelName, str] = {}
+    examples: list[AlertExample] = Field(
+        min_length=2, description="At least one example that fires and one that does not."
+    )
+
+    @model_validator(mode="after")
+    def _examples_both_ways(self) -> Alert:
+        if not any(e.fires for e in self.examples) or all(e.fires for e in self.examples):
+            raise spec_error(
+                "an alert needs at least one example that fires and one that stays quiet",
+                "add an example with 'fires: [...]' and one without",
+            )
+        return self

@@ -1,0 +1,236 @@
+"""Rules from the spec: validated at load, serialized as data, proven by promtool."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from chartgen.errors import ChartgenError
+from chartgen.generate import generate, generate_from_files
+from chartgen.load import load_texts
+from chartgen.write import write_chart
+
+from .conftest import find_tool
+from .rulefiles import rule_files, without_annotations, write_rule_files
+from .specdata import dump_yaml, load_all, minimal_service, minimal_spec
+
+ALERT = {
+    "alert": "ApiErrorsHigh",
+    "expr": "api:errors:rate5m > $threshold",
+    "params": {"threshold": 0.5},
+    "for": "5m",
+    "severity": "warning",
+    "summary": "Errors high on {{ $labels.pod }}",
+    "description": 'Pod {{ $labels.pod }} has {{ $value | humanize }} errors/s; "quoted"',
+    "runbook": "https://runbooks.example.com/ApiErrorsHigh",
+    "examples": [
+        {
+            "name": "fires at 1 error/s",
+            "series": [{"series": 'api_errors_total{job="api", pod="a"}', "values": "0+60x30"}],
+            "fires": [{"pod": "a"}],
+        },
+        {
+            "name": "quiet at 1 error/min",
+            "series": [{"series": 'api_errors_total{job="api", pod="a"}', "values": "0+1x30"}],
+        },
+    ],
+}
+SERVICE = minimal_service(
+    metrics={
+        "port": "http",
+        "families": [
+            {"name": "api_errors_total", "type": "counter", "help": "Errors."},
+            {"name": "api_latency_seconds", "type": "histogram", "help": "Latency."},
+        ],
+    },
+    recordingRules=[
+        {
+            "record": "api:errors:rate5m",
+            "expr": 'sum by (pod) (rate(api_errors_total{job="api"}[5m]))',
+        },
+        {
+            "record": "api:latency:p95",
+            "expr": "histogram_quantile(0.95, sum by (le) (rate(api_latency_seconds_bucket[5m])))",
+        },
+    ],
+    alerts=[ALERT],
+)
+
+
+def messages(service: dict) -> list[str]:
+    with pytest.raises(ChartgenError) as caught:
+        loaded = load_texts([("spec.yaml", dump_yaml(minimal_spec(service)))])
+        generate(loaded.spec, loaded.sources.locate)
+    return [f"{d.where.path}: {d.what}" for d in caught.value.diagnostics]
+
+
+def with_alert(**changes) -> dict:
+    service = copy.deepcopy(SERVICE)
+    service["alerts"][0].update(changes)
+    return service
+
+
+@pytest.fixture(scope="module")
+def chart(tmp_path_factory) -> Path:
+    spec = tmp_path_factory.mktemp("spec") / "spec.yaml"
+    spec.write_text(dump_yaml(minimal_spec(SERVICE)))
+    out = tmp_path_factory.mktemp("chart") / "demo"
+    write_chart(generate_from_files([spec]).files, out)
+    return out
+
+
+def promtool(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [find_tool("promtool"), *map(str, args)], capture_output=True, text=True, cwd=cwd
+    )
+
+
+def rendered_rules(helm, chart: Path, *args: str | Path) -> dict[str, str]:
+    result = helm("template", "demo", chart, *args)
+    assert result.returncode == 0, result.stderr
+    return rule_files(result.stdout)
+
+
+def test_rendered_rules_pass_promtool_lint(helm, chart, tmp_path):
+    [path] = write_rule_files(rendered_rules(helm, chart), tmp_path)
+    result = promtool("check", "rules", "--lint-fatal", path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 3 rules found" in result.stdout
+
+
+def test_the_alert_examples_pass_as_promtool_unit_tests(helm, chart, tmp_path):
+    files = {name: without_annotations(text) for name, text in rendered_rules(helm, chart).items()}
+    write_rule_files(files, tmp_path)
+    (tmp_path / "alerts.test.yaml").write_text(
+        (chart / "rule-tests" / "alerts.test.yaml").read_text()
+    )
+    result = promtool("test", "rules", "alerts.test.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def test_prometheus_templates_reach_the_rule_file_verbatim(helm, chart):
+    [text] = rendered_rules(helm, chart).values()
+    [group] = [g for g in load_all(text)[0]["groups"] if g["name"] == "api.alerts"]
+    annotations = group["rules"][0]["annotations"]
+    assert annotations["summary"] == ALERT["summary"]
+    assert annotations["description"] == ALERT["description"]
+
+
+def test_values_override_threshold_for_and_severity(helm, chart, tmp_path):
+    values = tmp_path / "env.yaml"
+    values.write_text(
+        dump_yaml(
+            {"alerts": {"ApiErrorsHigh": {"threshold": 2.5, "for": "1m", "severity": "critical"}}}
+        )
+    )
+    [text] = rendered_rules(helm, chart, "-f", values).values()
+    [rule] = next(g for g in load_all(text)[0]["groups"] if g["name"] == "api.alerts")["rules"]
+    assert (rule["expr"], rule["for"], rule["labels"]["severity"]) == (
+        "api:errors:rate5m > 2.5",
+        "1m",
+        "critical",
+    )
+
+
+def test_a_disabled_alert_is_left_out_and_the_file_stays_valid(helm, chart, tmp_path):
+    [path] = write_rule_files(
+        rendered_rules(helm, chart, "--set", "alerts.ApiErrorsHigh.enabled=false"), tmp_path
+    )
+    groups = load_all(path.read_text())[0]["groups"]
+    assert [g["name"] for g in groups] == ["api.recording"]
+    assert promtool("check", "rules", "--lint-fatal", path).returncode == 0
+
+
+def test_values_schema_refuses_a_bad_threshold_or_duration(helm, chart):
+    for setting in ("alerts.ApiErrorsHigh.for=5min", "alerts.ApiErrorsHigh.severity=page"):
+        result = helm("template", "demo", chart, "--set", setting)
+        assert result.returncode != 0, setting
+        assert "alerts/ApiErrorsHigh" in result.stderr
+
+
+def test_prometheus_operator_objects_are_behind_toggles(helm, chart):
+    default = helm("template", "demo", chart)
+    assert "kind: PrometheusRule" not in default.stdout
+    assert "kind: ServiceMonitor" not in default.stdout
+    result = helm(
+        "template",
+        "demo",
+        chart,
+        "--set",
+        "rules.prometheusRule.enabled=true",
+        "--set",
+        "serviceMonitor.enabled=true",
+    )
+    kinds = {d["kind"]: d for d in load_all(result.stdout)}
+    assert [g["name"] for g in kinds["PrometheusRule"]["spec"]["groups"]] == [
+        "api.recording",
+        "api.alerts",
+    ]
+    assert kinds["ServiceMonitor"]["spec"]["endpoints"] == [
+        {"port": "http", "path": "/metrics", "interval": "30s"}
+    ]
+    assert kinds["ServiceMonitor"]["spec"]["jobLabel"] == "app.kubernetes.io/component"
+
+
+def test_invalid_promql_is_refused_with_its_spec_path():
+    assert messages(with_alert(expr="rate(api_errors_total[5m] > $threshold")) == [
+        "services[0].alerts[0].expr: invalid PromQL: unclosed left parenthesis"
+    ]
+
+
+def test_an_undeclared_metric_is_refused_with_its_spec_path():
+    assert messages(with_alert(expr="api_errorz_total > $threshold")) == [
+        "services[0].alerts[0].expr: reads 'api_errorz_total', which no service declares "
+        "and no recording rule produces"
+    ]
+
+
+def test_a_duplicate_alert_is_refused():
+    service = copy.deepcopy(SERVICE)
+    service["alerts"].append(copy.deepcopy(ALERT))
+    assert messages(service) == [
+        "services[0].alerts[1]: duplicate alert 'ApiErrorsHigh' (also services[0].alerts[0])"
+    ]
+
+
+@pytest.mark.parametrize("duration", ["1.5h", "5min", "5"])
+def test_a_bad_duration_is_refused(duration):
+    found = messages(with_alert(**{"for": duration}))
+    assert len(found) == 1 and found[0].startswith("services[0].alerts[0].for: ")
+    assert "is not a Prometheus duration" in found[0]
+
+
+def test_parameters_must_be_declared_and_used():
+    assert messages(with_alert(expr="api:errors:rate5m > $limit")) == [
+        "services[0].alerts[0].expr: unknown parameter(s) $limit"
+    ]
+    assert messages(with_alert(params={"threshold": 0.5, "spare": 1})) == [
+        "services[0].alerts[0].params.spare: parameter 'spare' is not used in expr"
+    ]
+
+
+def test_a_recording_rule_with_for_is_refused():
+    service = copy.deepcopy(SERVICE)
+    service["recordingRules"][0]["for"] = "5m"
+    [message] = messages(service)
+    assert message.startswith("services[0].recordingRules[0]: a recording rule has no 'for'")
+
+
+@pytest.mark.parametrize(
+    "record", ["errors_rate", "api:", "api::rate", "api:errors:rate:5m:x", ":errors:rate"]
+)
+def test_record_names_follow_level_metric_operations(record):
+    service = copy.deepcopy(SERVICE)
+    service["recordingRules"][1]["record"] = record
+    found = messages(service)
+    assert found and found[0].startswith("services[0].recordingRules[1].record: ")
+
+
+def test_a_label_with_value_templates_is_refused():
+    assert messages(with_alert(labels={"team": "{{ $value }}"})) == [
+        "services[0].alerts[0].labels.team: an alert label holds a template ($value or {{ }})"
+    ]
