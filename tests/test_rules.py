@@ -10,10 +10,10 @@ import pytest
 
 from chartgen.errors import ChartgenError
 from chartgen.generate import generate, generate_from_files
-from chartgen.load import load_texts
+from chartgen.load import load_spec, load_texts
 from chartgen.write import write_chart
 
-from .conftest import find_tool
+from .conftest import ROOT, VALUES_FILES, find_tool
 from .rulefiles import rule_files, without_annotations, write_rule_files
 from .specdata import dump_yaml, load_all, minimal_service, minimal_spec
 
@@ -234,3 +234,76 @@ def test_a_label_with_value_templates_is_refused():
     assert messages(with_alert(labels={"team": "{{ $value }}"})) == [
         "services[0].alerts[0].labels.team: an alert label holds a template ($value or {{ }})"
     ]
+
+
+VAULTMESH_SEVERITIES = {
+    "PsiFieldPredictionErrorHigh": "warning",
+    "PsiFieldPodDrift": "warning",
+    "PsiFieldDown": "critical",
+    "PsiFieldDensityAnomaly": "warning",
+    "PsiFieldTemporalEntropyHigh": "warning",
+    "TreatyFillRateLow": "warning",
+    "TreatyFillRateCritical": "critical",
+    "TreatyRttHigh": "warning",
+    "TreatyRttCritical": "critical",
+    "TreatyDropRateHigh": "critical",
+    "TreatyProvenanceLow": "warning",
+    "TreatyNoRequests": "warning",
+}
+VAULTMESH_RECORDS = {
+    *(f"psi:{m}" for m in ("density:avg", "density:min", "density:max", "prediction_error:avg")),
+    *(f"psi:{m}" for m in ("prediction_error:max", "pod_drift:abs", "coherence:avg")),
+    *(f"psi:{m}" for m in ("continuity:avg", "entropy:avg", "futurity:avg")),
+    *(f"treaty:{m}" for m in ("fill_rate:avg", "fill_rate:min", "rtt:avg", "rtt:p95", "rtt:p99")),
+    *(f"treaty:{m}" for m in ("drop_rate:5m", "drop_rate:1h", "requests:rate_5m")),
+    *(f"treaty:{m}" for m in ("requests:rate_1h", "provenance:avg", "routed:rate_5m")),
+    "vaultmesh:l3_availability",
+}
+
+
+def test_the_vaultmesh_spec_holds_exactly_the_inventory(default_render):
+    spec = load_spec().spec
+    families = [f for s in spec.services if s.metrics for f in s.metrics.families]
+    assert len(families) == 19
+    assert {s.name: len(s.metrics.families) for s in spec.services if s.metrics} == {
+        "scheduler": 6,
+        "psi-field": 7,
+        "treaty": 6,
+    }
+    assert {r.record for s in spec.services for r in s.recordingRules} == VAULTMESH_RECORDS
+    assert sum(len(s.recordingRules) for s in spec.services) == 22
+    assert {a.alert: a.severity for s in spec.services for a in s.alerts} == VAULTMESH_SEVERITIES
+
+
+@pytest.mark.parametrize("values", VALUES_FILES, ids=[p.stem for p in VALUES_FILES])
+def test_each_environment_ships_rules_that_pass_promtool(helm, default_chart, values, tmp_path):
+    files = rendered_rules(helm, default_chart, "-f", values)
+    assert sorted(files) == ["psi-field.rules.yaml", "scheduler.rules.yaml", "treaty.rules.yaml"]
+    paths = write_rule_files(files, tmp_path / "rules")
+    result = promtool("check", "rules", "--lint-fatal", *paths)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("SUCCESS") == 3
+    groups = [g for text in files.values() for g in load_all(text)[0]["groups"]]
+    rules = [r for g in groups for r in g["rules"]]
+    assert sum("record" in r for r in rules) == 22
+    assert sum("alert" in r for r in rules) == 12
+
+    stripped = {name: without_annotations(text) for name, text in files.items()}
+    write_rule_files(stripped, tmp_path / "unit")
+    test_file = default_chart / "rule-tests" / "alerts.test.yaml"
+    (tmp_path / "unit" / "alerts.test.yaml").write_text(test_file.read_text())
+    result = promtool("test", "rules", "alerts.test.yaml", cwd=tmp_path / "unit")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_staging_tunes_pod_drift_and_keeps_every_alert(helm, default_chart):
+    files = rendered_rules(helm, default_chart, "-f", ROOT / "values" / "staging.yaml")
+    rules = {
+        r["alert"]: r
+        for text in files.values()
+        for g in load_all(text)[0]["groups"]
+        for r in g["rules"]
+        if "alert" in r
+    }
+    assert set(rules) == set(VAULTMESH_SEVERITIES)
+    assert rules["PsiFieldPodDrift"]["expr"] == "psi:pod_drift:abs > 0.6"
