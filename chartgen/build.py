@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chartgen import naming
 from chartgen.rules import RulesView, alert_values, all_alerts, promtool_tests, rules_view
 from chartgen.spec import ChartSpec, Probe, Service
 from chartgen.values import (
@@ -213,8 +212,3 @@ def probe_values(probe: Probe) -> ProbeValues:
         failureThreshold=probe.failureThreshold,
         successThreshold=probe.successThreshold,
     )
-
-
-def component_name(chart: ChartView, service: ServiceView) -> str:
-    """Object name of a service under the default release (release name = chart name)."""
-    return naming.component_name(chart.name, service.name)

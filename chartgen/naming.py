@@ -14,16 +14,6 @@ HEADLESS_SUFFIX = "-headless"
 TEST_SUFFIX = "-test"
 
 
-def truncate(name: str) -> str:
-    """Helm's ``trunc 63 | trimSuffix "-"``."""
-    return name[:NAME_LIMIT].removesuffix("-")
-
-
-def component_name(fullname: str, service: str) -> str:
-    """The name of a service's objects: ``<fullname>-<service>``, cut like Helm cuts it."""
-    return truncate(f"{fullname}-{service}")
-
-
 def generated_names(fullname: str, service: str, workload: Workload) -> list[tuple[str, int, str]]:
     """Every name the chart builds for a service, as (name, limit, object kind)."""
     base = f"{fullname}-{service}"

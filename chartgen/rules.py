@@ -9,9 +9,6 @@ from chartgen import promql
 from chartgen.serialize import helm_escape, to_yaml
 from chartgen.spec import Alert, ChartSpec, Service
 
-#: Values keys of an alert besides its parameters.
-ALERT_SETTINGS = ("enabled", "severity", "for")
-
 
 @dataclass(frozen=True)
 class AlertRuleView:

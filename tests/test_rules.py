@@ -307,3 +307,10 @@ def test_staging_tunes_pod_drift_and_keeps_every_alert(helm, default_chart):
     }
     assert set(rules) == set(VAULTMESH_SEVERITIES)
     assert rules["PsiFieldPodDrift"]["expr"] == "psi:pod_drift:abs > 0.6"
+
+
+def test_a_parameter_may_not_shadow_an_alert_setting():
+    found = messages(with_alert(expr="api:errors:rate5m > $severity", params={"severity": 1}))
+    assert found == [
+        "services[0].alerts[0]: parameter name(s) severity clash with the alert's own values"
+    ]

@@ -154,6 +154,16 @@ class Alert(BaseModel):
     )
 
     @model_validator(mode="after")
+    def _params_apart_from_settings(self) -> Alert:
+        clashes = sorted(set(self.params) & {"enabled", "severity", "for"})
+        if clashes:
+            raise spec_error(
+                f"parameter name(s) {', '.join(clashes)} clash with the alert's own values",
+                "rename the parameter, e.g. 'threshold' or 'limit'",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _examples_both_ways(self) -> Alert:
         if not any(e.fires for e in self.examples) or all(e.fires for e in self.examples):
             raise spec_error(
