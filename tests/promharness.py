@@ -82,9 +82,12 @@ class _ExporterHandler(BaseHTTPRequestHandler):
 
 
 class Exporter:
-    """Serves Prometheus text exposition at http://127.0.0.1:<port>/metrics from a thread."""
+    """Serves Prometheus text exposition at http://127.0.0.1:<port>/metrics from a thread.
 
-    def __init__(self, text: str = "") -> None:
+    The text is a string, or a function called on every scrape (for counters that move).
+    """
+
+    def __init__(self, text: str | Callable[[], str] = "") -> None:
         self._lock = threading.Lock()
         self._text = text
         self._server: _ExporterServer | None = None
@@ -94,10 +97,11 @@ class Exporter:
     def text(self) -> str:
         """The exposition text served on the next scrape."""
         with self._lock:
-            return self._text
+            text = self._text
+        return text if isinstance(text, str) else text()
 
     @text.setter
-    def text(self, value: str) -> None:
+    def text(self, value: str | Callable[[], str]) -> None:
         with self._lock:
             self._text = value
 
@@ -185,8 +189,12 @@ def prometheus_config(
     *,
     scrape_interval: str = "1s",
     evaluation_interval: str = "1s",
+    scrape_configs: Sequence[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """prometheus.yml as data: one job per service, pod/namespace labels per target."""
+    """prometheus.yml as data: one job per service, pod/namespace labels per target.
+
+    Given scrape_configs replace those jobs (the targets are then only counted by waits).
+    """
     jobs: dict[str, list[dict[str, Any]]] = {}
     for target in targets:
         jobs.setdefault(target.job, []).append(
@@ -216,7 +224,9 @@ def prometheus_config(
                 "static_configs": static_configs,
             }
             for job, static_configs in jobs.items()
-        ],
+        ]
+        if scrape_configs is None
+        else list(scrape_configs),
     }
 
 
@@ -236,6 +246,7 @@ class Prometheus:
         *,
         scrape_interval: str = "1s",
         evaluation_interval: str = "1s",
+        scrape_configs: Sequence[dict[str, Any]] | None = None,
         startup_timeout: float = 30.0,
     ) -> None:
         self.binary = binary
@@ -245,6 +256,7 @@ class Prometheus:
             rule_files,
             scrape_interval=scrape_interval,
             evaluation_interval=evaluation_interval,
+            scrape_configs=scrape_configs,
         )
         self.startup_timeout = startup_timeout
         self.port = 0
@@ -371,11 +383,15 @@ class Prometheus:
             return len(active) == expected and all(t["health"] == "up" for t in active)
 
         self.wait_until(all_up, timeout, message=f"{expected} targets up")
+        self.wait_evaluated(timeout)
+
+    def wait_evaluated(self, timeout: float = 15.0) -> None:
+        """Wait until every rule group has been evaluated after this call."""
         since = time.time()
         self.wait_until(
             lambda: all(_timestamp(g["lastEvaluation"]) > since for g in self.rules()),
             timeout,
-            message="every rule group evaluated after all targets were up",
+            message="every rule group evaluated again",
         )
 
     def api(self, path: str, /, **params: str) -> Any:

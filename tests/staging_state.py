@@ -6,8 +6,8 @@ PsiFieldPodDrift, PsiFieldPredictionErrorHigh and TreatyNoRequests.
 
 Broken variants change only the treaty values. To take a psi-field target down, stop its
 exporter (``running[PSI_FIELD_1].stop()``): the next scrape is refused and its ``up`` becomes 0.
-For rules over counter rates, advance the counters while Prometheus scrapes, e.g. inside a
-``wait_until`` predicate: ``running[TREATY].text = treaty_text(dropping_treaty(elapsed))``.
+For rules over counter rates, serve a function so the counters advance with every scrape:
+``running[TREATY].text = lambda: treaty_text(dropping_treaty(time.monotonic() - start))``.
 """
 
 from __future__ import annotations
@@ -198,6 +198,11 @@ def dropping_treaty(elapsed_seconds: float) -> dict[str, float]:
         "treaty_requests_routed": TREATY_VALUES["treaty_requests_routed"] + new - dropped,
         "treaty_dropped_requests": TREATY_VALUES["treaty_dropped_requests"] + dropped,
     }
+
+
+def broken_treaty(elapsed_seconds: float) -> dict[str, float]:
+    """Treaty plainly broken: fill rate 0.3, rtt 9 s, half of its live traffic dropped."""
+    return {**dropping_treaty(elapsed_seconds), "treaty_fill_rate": 0.3, "treaty_rtt_ms": 9000}
 
 
 def dropping_staging(elapsed_seconds: float) -> dict[TargetKey, str]:
