@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from chartgen.docs import MonitoringDocs, monitoring_docs
 from chartgen.rules import RulesView, alert_values, all_alerts, promtool_tests, rules_view
 from chartgen.spec import ChartSpec, Probe, Service
 from chartgen.values import (
@@ -105,6 +106,7 @@ class ChartView:
     values: ValuesModel
     values_schema_model: type[ValuesModel]
     rule_tests: dict[str, Any] | None
+    docs: MonitoringDocs
 
 
 def build(spec: ChartSpec) -> ChartView:
@@ -145,6 +147,7 @@ def build(spec: ChartSpec) -> ChartView:
         values=values,
         values_schema_model=model,
         rule_tests=promtool_tests(spec),
+        docs=monitoring_docs(spec),
     )
 
 

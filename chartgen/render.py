@@ -25,8 +25,14 @@ def template_dir() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "templates"
 
 
+def markdown_cell(text: object) -> str:
+    """Text that stays inside one Markdown table cell: one line, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
 FILTERS: dict[str, Any] = {
     "helm_escape": helm_escape,
+    "cell": markdown_cell,
     "quote": yaml_quote,
     "to_json": lambda data: json.dumps(data, ensure_ascii=False),
     "to_yaml": to_yaml,

@@ -44,6 +44,8 @@ def _yaml(typ: str) -> YAML:
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.representer.sort_base_mapping_type_on_output = False
     yaml.representer.add_representer(str, _represent_str)
+    # Data shared between two places is written out twice, never as an anchor and alias.
+    yaml.representer.ignore_aliases = lambda data: True
     return yaml
 
 

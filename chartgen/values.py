@@ -207,7 +207,9 @@ class ServiceMonitorValues(ValuesModel):
     """prometheus-operator ServiceMonitor objects for the scrape endpoints."""
 
     enabled: bool = Field(False, description="Render one ServiceMonitor per scraped service.")
-    interval: str = Field("30s", pattern=DURATION_PATTERN, description="Scrape interval.")
+    interval: str = Field(
+        "30s", pattern=DURATION_PATTERN, min_length=1, description="Scrape interval."
+    )
     labels: dict[str, str] = Field(
         default_factory=dict, description="Labels your Prometheus serviceMonitorSelector matches."
     )
@@ -228,6 +230,7 @@ def alerts_model(alerts: dict[str, tuple[str, dict[str, float | int]]]) -> type[
                 Field(
                     alias="for",
                     pattern=DURATION_PATTERN,
+                    min_length=1,
                     description="How long the condition holds before the alert fires.",
                 ),
             ),

@@ -146,7 +146,11 @@ def test_a_disabled_alert_is_left_out_and_the_file_stays_valid(helm, chart, tmp_
 
 
 def test_values_schema_refuses_a_bad_threshold_or_duration(helm, chart):
-    for setting in ("alerts.ApiErrorsHigh.for=5min", "alerts.ApiErrorsHigh.severity=page"):
+    for setting in (
+        "alerts.ApiErrorsHigh.for=5min",
+        "alerts.ApiErrorsHigh.for=",
+        "alerts.ApiErrorsHigh.severity=page",
+    ):
         result = helm("template", "demo", chart, "--set", setting)
         assert result.returncode != 0, setting
         assert "alerts/ApiErrorsHigh" in result.stderr

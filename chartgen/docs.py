@@ -1,0 +1,163 @@
+"""The chart README's monitoring reference, computed from the spec: tables and wiring values."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from typing import Any
+
+from chartgen.rules import rules_view
+from chartgen.serialize import to_yaml
+from chartgen.spec import ChartSpec
+
+#: Where the community prometheus chart's server mounts the rules ConfigMaps.
+RULES_MOUNT = "/etc/prometheus-rules"
+#: The community prometheus chart's own default rule files, kept beside ours.
+COMMUNITY_RULE_FILES = ("/etc/config/recording_rules.yml", "/etc/config/alerting_rules.yml")
+
+
+@dataclass(frozen=True)
+class MetricDoc:
+    """One metric family a service exposes."""
+
+    service: str
+    name: str
+    type: str
+    unit: str
+    labels: tuple[str, ...]
+    help: str
+
+
+@dataclass(frozen=True)
+class RecordDoc:
+    """One recording rule."""
+
+    service: str
+    record: str
+    expr: str
+
+
+@dataclass(frozen=True)
+class AlertDoc:
+    """One alert with its defaults; `params` is 'name=default' per threshold."""
+
+    service: str
+    alert: str
+    severity: str
+    for_: str
+    params: tuple[str, ...]
+    expr: str
+    summary: str
+    runbook: str
+
+
+@dataclass(frozen=True)
+class MonitoringDocs:
+    """Everything the README says about monitoring."""
+
+    metrics: tuple[MetricDoc, ...]
+    records: tuple[RecordDoc, ...]
+    alerts: tuple[AlertDoc, ...]
+    #: values for the prometheus-community `prometheus` chart that load the rules and
+    #: scrape the services under their own job names, for a release named like the chart.
+    prometheus_values: str
+
+
+def monitoring_docs(spec: ChartSpec) -> MonitoringDocs:
+    """The README's metric, recording rule and alert tables and its wiring snippet."""
+    services = spec.services
+    return MonitoringDocs(
+        metrics=tuple(
+            MetricDoc(s.name, f.name, f.type, f.unit, tuple(f.labels), f.help)
+            for s in services
+            if s.metrics
+            for f in s.metrics.families
+        ),
+        records=tuple(
+            RecordDoc(s.name, r.record, r.expr) for s in services for r in s.recordingRules
+        ),
+        alerts=tuple(
+            AlertDoc(
+                service=s.name,
+                alert=a.alert,
+                severity=a.severity,
+                for_=a.for_,
+                params=tuple(f"{name}={value}" for name, value in a.params.items()),
+                expr=a.expr,
+                summary=a.summary,
+                runbook=a.runbook,
+            )
+            for s in services
+            for a in s.alerts
+        ),
+        prometheus_values=to_yaml(prometheus_values(spec)),
+    )
+
+
+def prometheus_values(spec: ChartSpec) -> dict[str, Any]:
+    """Values for the community prometheus chart: mount the rules ConfigMaps, scrape by job."""
+    release = spec.chart.name
+    ruled = [s.name for s in spec.services if rules_view(s)]
+    mounts = [
+        {
+            "name": f"{release}-{name}-rules",
+            "mountPath": f"{RULES_MOUNT}/{release}/{name}",
+            "configMap": f"{release}-{name}-rules",
+            "readOnly": True,
+        }
+        for name in ruled
+    ]
+    return {
+        "server": {"extraConfigmapMounts": mounts},
+        # The reloader sidecar watches the same directories and reloads Prometheus on change.
+        "configmapReload": {
+            "prometheus": {
+                "extraConfigmapMounts": mounts,
+                "extraVolumeDirs": [m["mountPath"] for m in mounts],
+            }
+        },
+        "serverFiles": {
+            "prometheus.yml": {
+                # Prometheus takes a glob in the last path element only: one per mount.
+                "rule_files": [*COMMUNITY_RULE_FILES, *(f"{m['mountPath']}/*.yaml" for m in mounts)]
+            }
+        },
+        # A string the community chart passes through tpl into scrape_configs.
+        "extraScrapeConfigs": textwrap.dedent(to_yaml([scrape_config(release)])),
+    }
+
+
+def scrape_config(release: str) -> dict[str, Any]:
+    """A pod-discovery job for the release; `job` is the service, as the rules select it."""
+    meta = "__meta_kubernetes_pod_"
+    return {
+        "job_name": release,
+        # The scheduler exports its own `namespace` label; keep it, as the harness and the
+        # community chart's kubernetes-pods job do.
+        "honor_labels": True,
+        "kubernetes_sd_configs": [{"role": "pod"}],
+        "relabel_configs": [
+            {
+                "source_labels": [
+                    f"{meta}label_app_kubernetes_io_instance",
+                    f"{meta}annotation_prometheus_io_scrape",
+                ],
+                "regex": f"{release};true",
+                "action": "keep",
+            },
+            {
+                "source_labels": ["__address__", f"{meta}annotation_prometheus_io_port"],
+                "regex": r"(.+?)(?::\d+)?;(\d+)",
+                "replacement": "$1:$2",
+                "target_label": "__address__",
+            },
+            {
+                "source_labels": [f"{meta}annotation_prometheus_io_path"],
+                "regex": "(.+)",
+                "target_label": "__metrics_path__",
+            },
+            {"source_labels": [f"{meta}label_app_kubernetes_io_component"], "target_label": "job"},
+            {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+            {"source_labels": [f"{meta}name"], "target_label": "pod"},
+        ],
+    }
