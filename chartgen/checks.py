@@ -6,9 +6,15 @@ from collections.abc import Callable, Iterator, Sequence
 
 from chartgen import naming, promql
 from chartgen.errors import ChartgenError, Diagnostic, Location
-from chartgen.spec import ChartSpec, Service
+from chartgen.rules import rules_view
+from chartgen.spec import ChartSpec, Probe, Service
 
 Locate = Callable[[Sequence[str | int]], Location]
+
+#: `kubectl apply` keeps the whole object in an annotation of at most 256 KiB.
+CONFIGMAP_APPLY_LIMIT = 262_144
+#: Kubernetes refuses a ConfigMap over 1 MiB.
+CONFIGMAP_LIMIT = 1_048_576
 
 
 def check_spec(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
@@ -79,6 +85,9 @@ def check_monitoring(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
                 for key, value in alert.labels.items()
                 if "$" in value or "{{" in value
             )
+    if not found:  # the rule files can only be built from valid rules
+        for index, service in enumerate(spec.services):
+            found.extend(_rules_size_problems(service, ["services", index], locate))
     return found
 
 
@@ -117,6 +126,23 @@ def _expr_problems(
         )
 
 
+def _rules_size_problems(
+    service: Service, where: Sequence[str | int], locate: Locate
+) -> Iterator[Diagnostic]:
+    view = rules_view(service)
+    if view is None:
+        return
+    size = len(view.recording_text.encode()) + sum(len(a.text.encode()) for a in view.alerts)
+    if size > CONFIGMAP_APPLY_LIMIT:
+        yield Diagnostic(
+            locate([*where, "name"]),
+            f"the rules ConfigMap of {service.name!r} would hold {size:,} bytes; "
+            f"`kubectl apply` refuses more than {CONFIGMAP_APPLY_LIMIT:,} "
+            f"(and Kubernetes any ConfigMap over {CONFIGMAP_LIMIT:,})",
+            "split the rules across services, or shorten descriptions and expressions",
+        )
+
+
 def raise_for_errors(diagnostics: Sequence[Diagnostic]) -> None:
     """Stop with all errors at once; warnings alone let the render go on."""
     if any(not d.warning for d in diagnostics):
@@ -146,6 +172,15 @@ def _service_problems(
                 f"{kind} probe uses port {check.port!r}, which the service does not declare",
                 f"use one of the declared ports: {declared}",
             )
+    liveness, readiness = service.probes.liveness, service.probes.readiness
+    if liveness and readiness and _same_check(liveness, readiness, service):
+        yield (
+            ("probes", "readiness"),
+            "the liveness and readiness probes make the same check: when a dependency is slow, "
+            "the kubelet restarts the pod instead of taking it out of the Service",
+            "point liveness at a cheap in-process check (e.g. /health) and readiness at one "
+            "that covers dependencies (e.g. /ready), or drop one of them",
+        )
     if service.metrics and service.port_number(service.metrics.port) is None:
         yield (
             ("metrics", "port"),
@@ -160,3 +195,17 @@ def _service_problems(
                 f"the {kind} name {name!r} has {len(name)} characters; Kubernetes allows {limit}",
                 f"shorten the service name to at most {room} characters",
             )
+
+
+def _same_check(first: Probe, second: Probe, service: Service) -> bool:
+    """Whether two probes check the same thing (ports compared by number)."""
+
+    def key(probe: Probe) -> tuple[object, ...]:
+        if probe.http:
+            port = service.port_number(probe.http.port)
+            return ("http", probe.http.scheme, port, probe.http.path)
+        if probe.tcp:
+            return ("tcp", service.port_number(probe.tcp.port))
+        return ("exec", tuple(probe.exec.command) if probe.exec else ())
+
+    return key(first) == key(second)

@@ -6,6 +6,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 
+def format_loc(loc: Iterable[str | int]) -> str:
+    """Write a location tuple as a spec path: ``services[1].probes.liveness``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
 @dataclass(frozen=True, order=True)
 class Location:
     """Where a problem is: a file and line, and the path inside the spec."""

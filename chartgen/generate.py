@@ -8,8 +8,8 @@ from pathlib import Path
 
 from chartgen.build import ChartView, build
 from chartgen.checks import Locate, check_spec, raise_for_errors
-from chartgen.errors import Diagnostic, Location
-from chartgen.load import format_loc, load_spec
+from chartgen.errors import Diagnostic, Location, format_loc
+from chartgen.load import load_spec
 from chartgen.render import render
 from chartgen.spec import ChartSpec
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -18,7 +18,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from chartgen.errors import ChartgenError, Diagnostic, Location
+from chartgen.errors import ChartgenError, Diagnostic, Location, format_loc
+from chartgen.hygiene import document_problems
 from chartgen.spec import ChartSpec, SpecFile
 
 Loc = tuple[str | int, ...]
@@ -30,14 +31,6 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 def embedded_spec_text() -> str:
     """The text of the VaultMesh spec shipped inside the package."""
     return resources.files("chartgen").joinpath("specs", EMBEDDED_SPEC).read_text("utf-8")
-
-
-def format_loc(loc: Iterable[str | int]) -> str:
-    """Write a location tuple as a spec path: ``services[1].probes.liveness``."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
 
 
 @dataclass
@@ -162,10 +155,25 @@ def load_texts(texts: Sequence[tuple[str, str]]) -> LoadedSpec:
     return LoadedSpec(merge(parsed, sources), sources)
 
 
-def parse_yaml(name: str, text: str) -> Any:
-    """Parse YAML 1.2 text into plain data, refusing duplicate keys."""
+#: How to fix a credential written in a spec file.
+SPEC_SECRET_FIX = (
+    "reference an existing Secret instead (env: - name: X, secret: {name: <secret>, key: <key>}); "
+    "credentials never go into spec files"
+)
+
+
+def parse_yaml(name: str, text: str, secret_fix: str = SPEC_SECRET_FIX) -> Any:
+    """Parse YAML 1.2 text into plain data.
+
+    Refuses duplicate keys, plain values YAML 1.1 reads differently, and clear credentials.
+    """
     try:
-        data = YAML(typ="safe", pure=True).load(text)
+        yaml = YAML(typ="safe", pure=True)
+        node = yaml.compose(text)
+        problems = document_problems(node, name, secret_fix)
+        if problems:
+            raise ChartgenError(problems)
+        data = yaml.constructor.construct_document(node) if node is not None else None
     except DuplicateKeyError as err:
         key = err.problem.split('"')[1] if '"' in (err.problem or "") else "?"
         raise ChartgenError.single(
@@ -260,9 +268,25 @@ def _data_loc(data: Any, loc: Sequence[str | int]) -> Loc:
     return tuple(out)
 
 
+#: Fields people reach for that chartgen refuses on purpose, with the alternative.
+UNSUPPORTED_FIELDS = {
+    "hostNetwork": "pods stay on the pod network; expose ports through the Service",
+    "hostPort": "pods stay on the pod network; expose ports through the Service",
+    "hostPID": "pods never share the node's process namespace",
+    "hostIPC": "pods never share the node's IPC namespace",
+    "hostPath": "pods never mount node paths; use an emptyDir or a volume claim",
+    "nodePort": "Services are ClusterIP; expose them through an Ingress or a LoadBalancer "
+    "outside the chart",
+    "privileged": "containers never run privileged",
+}
+
+
 def _message(error: ErrorDetails) -> str:
     msg = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
+        name = error["loc"][-1] if error["loc"] else ""
+        if name in UNSUPPORTED_FIELDS:
+            return f"{name} is not supported"
         return "unknown field"
     if error["type"] == "missing":
         return "required field is missing"
@@ -273,22 +297,27 @@ def _message(error: ErrorDetails) -> str:
 
 def _fix(error: ErrorDetails, model: type[BaseModel], loc: Loc) -> str:
     parent = _model_at(model, loc[:-1]) if loc else model
-    name = loc[-1] if loc else None
+    name = str(loc[-1]) if loc else ""
+    fixes = {
+        "missing": f"add {name!r}",
+        "string_type": 'quote the value so YAML reads it as a string, e.g. "1.10"',
+    }
     if "fix" in error.get("ctx", {}):
         return str(error["ctx"]["fix"])
     if error["type"] == "extra_forbidden" and parent is not None:
-        allowed = list(parent.model_fields)
-        close = difflib.get_close_matches(str(name), allowed, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        return f"{hint}allowed fields here: {', '.join(allowed)}"
-    if error["type"] == "missing":
-        return f"add {name!r}"
-    if error["type"] == "string_type":
-        return 'quote the value so YAML reads it as a string, e.g. "1.10"'
-    info = parent.model_fields.get(str(name)) if parent is not None else None
-    if info is not None and info.description:
-        return info.description
-    return ""
+        return _unknown_field_fix(name, list(parent.model_fields))
+    if error["type"] in fixes:
+        return fixes[error["type"]]
+    info = parent.model_fields.get(name) if parent is not None else None
+    return info.description or "" if info is not None else ""
+
+
+def _unknown_field_fix(name: str, allowed: list[str]) -> str:
+    if name in UNSUPPORTED_FIELDS:
+        return f"remove it: {UNSUPPORTED_FIELDS[name]}"
+    close = difflib.get_close_matches(name, allowed, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"{hint}allowed fields here: {', '.join(allowed)}"
 
 
 def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:

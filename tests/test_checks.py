@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from chartgen.checks import check_spec
-from chartgen.errors import ChartgenError, Location
+from chartgen.errors import ChartgenError, Location, format_loc
 from chartgen.generate import generate
-from chartgen.load import format_loc
 from chartgen.spec import ChartSpec
 
 from .specdata import minimal_service, minimal_spec

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from chartgen.errors import ChartgenError
+from chartgen.hygiene import names_credential
 from chartgen.load import load_spec, load_texts
 
 from .specdata import dump_yaml, minimal_service, minimal_spec
@@ -113,11 +114,80 @@ def test_a_file_that_is_not_a_mapping_is_refused():
     assert message.startswith("a.yaml:1: error: a spec file must be a mapping")
 
 
-def test_yaml_1_2_keeps_norway_a_string():
+def test_a_plain_norway_is_refused_and_a_quoted_one_stays_a_string():
     spec = minimal_spec(minimal_service(env=[{"name": "COUNTRY", "value": "no"}]))
-    text = dump_yaml(spec).replace("'no'", "no")
-    loaded = load_texts([("a.yaml", text)])
-    assert loaded.spec.services[0].env[0].value == "no"
+    quoted = dump_yaml(spec)
+    assert "'no'" in quoted
+    assert load_texts([("a.yaml", quoted)]).spec.services[0].env[0].value == "no"
+    with pytest.raises(ChartgenError) as caught:
+        load_texts([("a.yaml", quoted.replace("'no'", "no"))])
+    [diagnostic] = caught.value.diagnostics
+    assert diagnostic.where.path == "services[0].env[0].value"
+    assert diagnostic.what == (
+        "'no' is read as a boolean by YAML 1.1 tools (Helm among them) and as text by YAML 1.2"
+    )
+
+
+@pytest.mark.parametrize(
+    ("plain", "reading"),
+    [
+        ("on", "a boolean by YAML 1.1 tools (Helm among them) and as text"),
+        ("Y", "a boolean by YAML 1.1 tools (Helm among them) and as text"),
+        ("0755", "the octal number 493 by YAML 1.1 tools (Helm among them) and as the number 755"),
+        ("08080", "text by YAML 1.1 tools (Helm among them) and as a number"),
+        ("1:20", "a number by YAML 1.1 tools (Helm among them) and as text"),
+    ],
+)
+def test_plain_values_yaml_1_1_reads_otherwise_are_refused(plain, reading):
+    text = dump_yaml(minimal_spec(minimal_service(env=[{"name": "X", "value": "@"}])))
+    with pytest.raises(ChartgenError) as caught:
+        load_texts([("a.yaml", text.replace("'@'", plain))])
+    assert caught.value.diagnostics[0].what == f"{plain!r} is read as {reading} by YAML 1.2"
+
+
+@pytest.mark.parametrize(
+    ("written", "text"), [("'no'", "no"), ('"0755"', "0755"), ("v1.2", "v1.2"), ("noon", "noon")]
+)
+def test_quoted_and_unambiguous_text_loads_as_written(written, text):
+    spec = dump_yaml(minimal_spec(minimal_service(env=[{"name": "X", "value": "@"}])))
+    loaded = load_texts([("a.yaml", spec.replace("'@'", written))])
+    assert loaded.spec.services[0].env[0].value == text
+
+
+@pytest.mark.parametrize(
+    ("name", "credential"),
+    [
+        ("DB_PASSWORD", True),
+        ("ADMIN_PASSWD", True),
+        ("apiKey", True),
+        ("API_KEY", True),
+        ("GITHUB_TOKEN", True),
+        ("clientSecret", True),
+        ("privateKey", True),
+        ("secretName", False),
+        ("tokenTTL", False),
+        ("secretKeyRef", False),
+        ("PASSWORD_FILE", False),
+        ("LOG_LEVEL", False),
+    ],
+)
+def test_credential_names(name, credential):
+    assert names_credential(name) is credential
+
+
+def test_a_literal_credential_is_refused_where_a_secret_reference_is_not():
+    service = minimal_service(
+        env=[
+            {"name": "DB_PASSWORD", "value": "hunter2"},
+            {"name": "API_TOKEN", "secret": {"name": "api", "key": "token"}},
+        ]
+    )
+    with pytest.raises(ChartgenError) as caught:
+        load_texts([("a.yaml", dump_yaml(minimal_spec(service)))])
+    [diagnostic] = caught.value.diagnostics
+    assert diagnostic.where.path == "services[0].env[0].value"
+    assert "DB_PASSWORD is given a literal value" in diagnostic.what
+    assert "secret: {name: <secret>, key: <key>}" in diagnostic.fix
 
 
 def test_a_directory_without_specs_is_an_error(tmp_path: Path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
@@ -80,3 +82,26 @@ SecretKey = Annotated[str, StringConstraints(pattern=SECRET_KEY, max_length=253)
 HttpPath = Annotated[str, StringConstraints(pattern=r"^/\S*$")]
 Seconds = Annotated[int, Field(ge=0)]
 PositiveInt = Annotated[int, Field(ge=1)]
+
+_QUANTITY_SUFFIXES = {
+    "": Decimal(1),
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "k": Decimal("1e3"),
+    "M": Decimal("1e6"),
+    "G": Decimal("1e9"),
+    "T": Decimal("1e12"),
+    "P": Decimal("1e15"),
+    "E": Decimal("1e18"),
+    **{s: Decimal(1024) ** (n + 1) for n, s in enumerate(("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"))},
+}
+_QUANTITY_PARTS = re.compile(r"^\+?([0-9.]+(?:[eE][-+]?[0-9]+)?)([a-zA-Z]*)$")
+
+
+def quantity_value(text: str) -> Decimal:
+    """The amount a Kubernetes quantity stands for ('100m' -> 0.1, '1Gi' -> 1073741824)."""
+    match = _QUANTITY_PARTS.match(text)
+    if match is None or match.group(2) not in _QUANTITY_SUFFIXES:
+        raise ValueError(f"not a quantity: {text!r}")
+    return Decimal(match.group(1)) * _QUANTITY_SUFFIXES[match.group(2)]
