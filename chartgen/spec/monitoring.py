@@ -50,7 +50,16 @@ MetricName = Annotated[
     StringConstraints(pattern=METRIC_NAME),
     Field(description="Prometheus metric name: letters, digits and '_' (no ':')."),
 ]
-LabelName = Annotated[str, StringConstraints(pattern=LABEL_NAME)]
+def _label_name(name: str) -> str:
+    if not re.match(LABEL_NAME, name) or name.startswith("__"):
+        raise spec_error(
+            f"{name!r} is not a Prometheus label name",
+            "use letters, digits and '_', not starting with a digit or '__' (e.g. team_owner)",
+        )
+    return name
+
+
+LabelName = Annotated[str, AfterValidator(_label_name)]
 RecordName = Annotated[
     str,
     StringConstraints(pattern=RECORD_NAME),
