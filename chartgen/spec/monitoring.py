@@ -50,6 +50,8 @@ MetricName = Annotated[
     StringConstraints(pattern=METRIC_NAME),
     Field(description="Prometheus metric name: letters, digits and '_' (no ':')."),
 ]
+
+
 def _label_name(name: str) -> str:
     if not re.match(LABEL_NAME, name) or name.startswith("__"):
         raise spec_error(
