@@ -59,15 +59,32 @@ def main() -> None:
     type=click.Path(path_type=Path, file_okay=False),
     help="Chart directory to write. Default: charts/<chart name>.",
 )
+@click.option(
+    "--values",
+    "values_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An environment's values file to check against the chart's values; repeatable.",
+)
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the chart on disk differs.")
 @click.option("--diff", "show_diff", is_flag=True, help="With --check, print a unified diff.")
 @reports_errors
-def render(specs: tuple[Path, ...], out: Path | None, check: bool, show_diff: bool) -> None:
+def render(
+    specs: tuple[Path, ...],
+    out: Path | None,
+    values_files: tuple[Path, ...],
+    check: bool,
+    show_diff: bool,
+) -> None:
     """Render the chart from the spec and write it (atomically), or check it is up to date."""
     from chartgen.generate import generate_from_files  # noqa: PLC0415
     from chartgen.write import compare, write_chart  # noqa: PLC0415
 
     generated = generate_from_files(specs)
+    if values_files:
+        from chartgen.environments import raise_for_values_files  # noqa: PLC0415
+
+        raise_for_values_files(generated.chart, values_files)
     print_diagnostics(generated.warnings)
     out = out or Path("charts") / generated.chart.name
     if check:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -162,7 +163,9 @@ SPEC_SECRET_FIX = (
 )
 
 
-def parse_yaml(name: str, text: str, secret_fix: str = SPEC_SECRET_FIX) -> Any:
+def parse_yaml(
+    name: str, text: str, secret_fix: str = SPEC_SECRET_FIX, what: str = "spec file"
+) -> Any:
     """Parse YAML 1.2 text into plain data.
 
     Refuses duplicate keys, plain values YAML 1.1 reads differently, and clear credentials.
@@ -194,9 +197,10 @@ def parse_yaml(name: str, text: str, secret_fix: str = SPEC_SECRET_FIX) -> Any:
     if data is None:
         return {}
     if not isinstance(data, dict):
+        start = "'chart:' and/or 'services:'" if what == "spec file" else "a key of values.yaml"
         raise ChartgenError.single(
-            f"a spec file must be a mapping, found {type(data).__name__}",
-            fix="start the file with 'chart:' and/or 'services:'",
+            f"a {what} must be a mapping, found {type(data).__name__}",
+            fix=f"start the file with {start}",
             where=Location(name, 1),
         )
     return data
@@ -301,15 +305,27 @@ def _fix(error: ErrorDetails, model: type[BaseModel], loc: Loc) -> str:
     fixes = {
         "missing": f"add {name!r}",
         "string_type": 'quote the value so YAML reads it as a string, e.g. "1.10"',
+        "int_type": "write a whole number, without quotes",
+        "float_type": "write a number, without quotes (e.g. 0.5)",
+        "bool_type": "write true or false, without quotes",
     }
     if "fix" in error.get("ctx", {}):
         return str(error["ctx"]["fix"])
     if error["type"] == "extra_forbidden" and parent is not None:
-        return _unknown_field_fix(name, list(parent.model_fields))
+        allowed = [info.alias or field for field, info in parent.model_fields.items()]
+        return _unknown_field_fix(name, allowed)
     if error["type"] in fixes:
         return fixes[error["type"]]
-    info = parent.model_fields.get(name) if parent is not None else None
+    info = _field(parent, name) if parent is not None else None
     return info.description or "" if info is not None else ""
+
+
+def _field(model: type[BaseModel], name: str) -> FieldInfo | None:
+    """A model's field by name or by alias."""
+    info = model.model_fields.get(name)
+    if info is None:
+        info = next((i for i in model.model_fields.values() if i.alias == name), None)
+    return info
 
 
 def _unknown_field_fix(name: str, allowed: list[str]) -> str:
@@ -328,7 +344,7 @@ def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
             continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)):
             return None
-        info = current.model_fields.get(part)
+        info = _field(current, part)
         if info is None:
             return None
         current = _inner_model(info.annotation)

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    create_model,
+    model_validator,
+)
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from chartgen.spec.monitoring import prometheus_duration
 from chartgen.spec.types import (
+    DNS1123_SUBDOMAIN,
     ENV_NAME,
     HttpPath,
     ImageRepository,
@@ -17,12 +28,63 @@ from chartgen.spec.types import (
     PositiveInt,
     Quantity,
     Seconds,
+    check_limits_cover_requests,
+    spec_error,
 )
 
 VALUES_CONFIG = ConfigDict(extra="forbid", populate_by_name=True)
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # A Prometheus duration, as Go's regexp (and so helm's schema check) can read it.
 DURATION_PATTERN = r"^(0|([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$"
+#: A Prometheus duration: checked with a message here, by pattern in the schema.
+DurationValue = Annotated[
+    str,
+    AfterValidator(prometheus_duration),
+    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "minLength": 1}),
+]
+
+
+# Kubernetes label keys and values, as Go's regexp (and so helm's schema check) can read them.
+LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+LABEL_KEY_PATTERN = rf"^({DNS1123_SUBDOMAIN[1:-1]}/)?{LABEL_NAME}$"
+LABEL_VALUE_PATTERN = rf"^({LABEL_NAME})?$"
+_LABEL_KEY = re.compile(LABEL_KEY_PATTERN)
+_LABEL_VALUE = re.compile(LABEL_VALUE_PATTERN)
+
+
+def _label_key(key: str) -> str:
+    prefix = key.rpartition("/")[0]
+    if not _LABEL_KEY.match(key) or len(prefix) > 253:
+        raise spec_error(
+            f"{key!r} is not a Kubernetes label key",
+            "write name or prefix/name: the name up to 63 letters, digits, '-', '_' or '.', "
+            "starting and ending with a letter or digit; the prefix a DNS name "
+            "(e.g. team or example.com/team)",
+        )
+    return key
+
+
+def _label_value(value: str) -> str:
+    if not _LABEL_VALUE.match(value):
+        raise spec_error(
+            f"{value!r} is not a Kubernetes label value",
+            "use up to 63 letters, digits, '-', '_' or '.', starting and ending with a letter "
+            "or digit (or leave it empty)",
+        )
+    return value
+
+
+#: Kubernetes labels: checked here with a message, and by helm through the schema.
+Labels = Annotated[
+    dict[Annotated[str, AfterValidator(_label_key)], Annotated[str, AfterValidator(_label_value)]],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "propertyNames": {"pattern": LABEL_KEY_PATTERN, "maxLength": 317},
+            "additionalProperties": {"type": "string", "pattern": LABEL_VALUE_PATTERN},
+        }
+    ),
+]
 
 
 class ValuesModel(BaseModel):
@@ -121,6 +183,11 @@ class ResourcesValues(ValuesModel):
     requests: QuantitiesValues = Field(description="What the scheduler reserves.")
     limits: QuantitiesValues = Field(description="The most the container may use.")
 
+    @model_validator(mode="after")
+    def _limits_cover_requests(self) -> ResourcesValues:
+        check_limits_cover_requests(self.requests, self.limits)
+        return self
+
 
 class EnvValue(ValuesModel):
     """An extra plain environment variable; reference Secrets in the spec, not here."""
@@ -157,7 +224,7 @@ class ServiceValues(ValuesModel):
     )
     metrics: MetricsValues | None = Field(None, description="Prometheus scraping.")
     podAnnotations: dict[str, str] = Field(default_factory=dict, description="Pod annotations.")
-    podLabels: dict[str, str] = Field(default_factory=dict, description="Extra pod labels.")
+    podLabels: Labels = Field(default_factory=dict, description="Extra pod labels.")
     serviceAccount: ServiceAccountValues = Field(
         default_factory=ServiceAccountValues, description="ServiceAccount settings."
     )
@@ -177,7 +244,7 @@ class RuleConfigMapValues(ValuesModel):
     """Rule files as ConfigMaps, for the community prometheus chart to mount."""
 
     enabled: bool = Field(True, description="Render one rules ConfigMap per service.")
-    labels: dict[str, str] = Field(
+    labels: Labels = Field(
         default_factory=lambda: {"prometheus_rule": "1"},
         description="Labels a rules sidecar or your extraConfigmapMounts select on.",
     )
@@ -187,7 +254,7 @@ class PrometheusRuleValues(ValuesModel):
     """The same rules as prometheus-operator PrometheusRule objects."""
 
     enabled: bool = Field(False, description="Render one PrometheusRule per service.")
-    labels: dict[str, str] = Field(
+    labels: Labels = Field(
         default_factory=dict, description="Labels your Prometheus ruleSelector matches."
     )
 
@@ -207,10 +274,8 @@ class ServiceMonitorValues(ValuesModel):
     """prometheus-operator ServiceMonitor objects for the scrape endpoints."""
 
     enabled: bool = Field(False, description="Render one ServiceMonitor per scraped service.")
-    interval: str = Field(
-        "30s", pattern=DURATION_PATTERN, min_length=1, description="Scrape interval."
-    )
-    labels: dict[str, str] = Field(
+    interval: DurationValue = Field("30s", description="Scrape interval.")
+    labels: Labels = Field(
         default_factory=dict, description="Labels your Prometheus serviceMonitorSelector matches."
     )
 
@@ -226,11 +291,9 @@ def alerts_model(alerts: dict[str, tuple[str, dict[str, float | int]]]) -> type[
                 Field(description="Severity label; routes the notification."),
             ),
             "for_": (
-                str,
+                DurationValue,
                 Field(
                     alias="for",
-                    pattern=DURATION_PATTERN,
-                    min_length=1,
                     description="How long the condition holds before the alert fires.",
                 ),
             ),
@@ -288,7 +351,7 @@ def values_model(
         nameOverride=(str, Field("", description="Replaces the chart name in object names.")),
         fullnameOverride=(str, Field("", description="Replaces the whole object name prefix.")),
         commonLabels=(
-            dict[str, str],
+            Labels,
             Field(default_factory=dict, description="Labels added to every object."),
         ),
         podSecurityContext=(

@@ -29,7 +29,8 @@ PARAM_NAME = r"^[a-z][a-zA-Z0-9]*$"
 DURATION = re.compile(r"^([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$")
 
 
-def _duration(text: str) -> str:
+def prometheus_duration(text: str) -> str:
+    """The text, if it is a Prometheus duration; a spec error saying how to write one if not."""
     if text == "0s":
         return text
     try:
@@ -44,7 +45,9 @@ def _duration(text: str) -> str:
     return text
 
 
-Duration = Annotated[str, AfterValidator(_duration), Field(description="e.g. 30s, 5m, 1h30m.")]
+Duration = Annotated[
+    str, AfterValidator(prometheus_duration), Field(description="e.g. 30s, 5m, 1h30m.")
+]
 MetricName = Annotated[
     str,
     StringConstraints(pattern=METRIC_NAME),

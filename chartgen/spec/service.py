@@ -22,7 +22,7 @@ from chartgen.spec.types import (
     SecretKey,
     SecretName,
     ServiceName,
-    quantity_value,
+    check_limits_cover_requests,
     spec_error,
 )
 
@@ -78,14 +78,7 @@ class Resources(BaseModel):
 
     @model_validator(mode="after")
     def _limits_cover_requests(self) -> Resources:
-        for kind in ("cpu", "memory"):
-            request, limit = getattr(self.requests, kind), getattr(self.limits, kind)
-            if request and limit and quantity_value(limit) < quantity_value(request):
-                raise spec_error(
-                    f"limits.{kind} {limit} is below requests.{kind} {request}; "
-                    "Kubernetes refuses such a pod",
-                    f"raise limits.{kind} to at least {request}, or lower the request",
-                )
+        check_limits_cover_requests(self.requests, self.limits)
         return self
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
@@ -105,3 +105,20 @@ def quantity_value(text: str) -> Decimal:
     if match is None or match.group(2) not in _QUANTITY_SUFFIXES:
         raise ValueError(f"not a quantity: {text!r}")
     return Decimal(match.group(1)) * _QUANTITY_SUFFIXES[match.group(2)]
+
+
+class _Quantities(Protocol):
+    cpu: str | None
+    memory: str | None
+
+
+def check_limits_cover_requests(requests: _Quantities, limits: _Quantities) -> None:
+    """Raise a spec error if a limit is below its request (Kubernetes refuses the pod)."""
+    for kind in ("cpu", "memory"):
+        request, limit = getattr(requests, kind), getattr(limits, kind)
+        if request and limit and quantity_value(limit) < quantity_value(request):
+            raise spec_error(
+                f"limits.{kind} {limit} is below requests.{kind} {request}; "
+                "Kubernetes refuses such a pod",
+                f"raise limits.{kind} to at least {request}, or lower the request",
+            )

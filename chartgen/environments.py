@@ -1,0 +1,81 @@
+"""Per-environment values files, checked against the chart's values model before helm sees them.
+
+A values file overrides the chart's defaults the way Helm merges it: maps merge key by key,
+everything else is replaced, and null removes a key. The merged values must validate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from chartgen.build import ChartView
+from chartgen.errors import ChartgenError, Diagnostic, Location
+from chartgen.load import SourceFile, parse_yaml, validation_diagnostics
+
+#: How to fix a credential written in a values file.
+VALUES_SECRET_FIX = (
+    "keep credentials in a Secret and reference it from the spec "
+    "(env: - name: X, secret: {name: <secret>, key: <key>}); values files are not secret"
+)
+
+
+def check_values_files(chart: ChartView, paths: Sequence[Path]) -> list[Diagnostic]:
+    """Every problem of each values file, merged over the chart's defaults."""
+    defaults = chart.values.model_dump(by_alias=True, exclude_none=True)
+    found: list[Diagnostic] = []
+    for path in paths:
+        try:
+            text = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            found.append(
+                Diagnostic(
+                    Location(str(path)),
+                    f"cannot read values file: {err}",
+                    "check the path and that the file is UTF-8 text",
+                )
+            )
+            continue
+        found.extend(check_values_text(chart, str(path), text, defaults))
+    return found
+
+
+def check_values_text(
+    chart: ChartView, name: str, text: str, defaults: dict[str, Any] | None = None
+) -> list[Diagnostic]:
+    """Problems of one values document: YAML, clear credentials, and the merged values."""
+    if defaults is None:
+        defaults = chart.values.model_dump(by_alias=True, exclude_none=True)
+    try:
+        overrides = parse_yaml(name, text, VALUES_SECRET_FIX, what="values file")
+    except ChartgenError as err:
+        return list(err.diagnostics)
+    source = SourceFile(name, text, data=helm_merge(defaults, overrides))
+    try:
+        chart.values_schema_model.model_validate(source.data, strict=True)
+    except ValidationError as err:
+        return validation_diagnostics(err, source, chart.values_schema_model)
+    return []
+
+
+def raise_for_values_files(chart: ChartView, paths: Sequence[Path]) -> None:
+    """Stop with every problem of the values files."""
+    problems = check_values_files(chart, paths)
+    if problems:
+        raise ChartgenError(problems)
+
+
+def helm_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Helm's coalescing of a values file over defaults: maps merge, null deletes a key."""
+    merged = dict(base)
+    for key, value in override.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = helm_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
