@@ -73,21 +73,33 @@ def write_chart(files: dict[str, str], out: Path) -> None:
             fix="choose an empty or new --out directory, or remove this one first",
             where=Location(str(out)),
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(out)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
-        for path, text in files.items():
-            target = staging / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with target.open("w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        staging.chmod(0o777 & ~umask)
-        _swap(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(out)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+        try:
+            _write_files(files, staging)
+            _swap(staging, out)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    except OSError as err:
+        raise ChartgenError.single(
+            f"cannot write the chart: {err.strerror or err}; the chart on disk is unchanged",
+            fix="free space or fix permissions where the chart goes, then render again",
+            where=Location(str(out)),
+        ) from None
+
+
+def _write_files(files: dict[str, str], directory: Path) -> None:
+    """Every file under a new directory, with the permissions the umask gives."""
+    for path, text in files.items():
+        target = directory / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+    umask = os.umask(0)
+    os.umask(umask)
+    directory.chmod(0o777 & ~umask)
 
 
 def _swap(new: Path, out: Path) -> None:

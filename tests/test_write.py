@@ -41,16 +41,16 @@ def test_a_directory_chartgen_did_not_write_is_left_alone(tmp_path):
     assert read_tree(out) == {"notes.txt": b"keep me"}
 
 
-def test_a_failure_mid_write_leaves_the_old_chart_intact(tmp_path, monkeypatch):
+def test_a_failure_mid_swap_leaves_the_old_chart_intact(tmp_path, monkeypatch):
     out = tmp_path / "demo"
     write_chart(FILES, out)
     before = read_tree(out)
 
-    def disk_full(*_args, **_kwargs):
-        raise OSError(28, "No space left on device")
+    def refused(*_args, **_kwargs):
+        raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(write_module, "_swap", disk_full)
-    with pytest.raises(OSError, match="No space left"):
+    monkeypatch.setattr(write_module, "_swap", refused)
+    with pytest.raises(ChartgenError, match="Permission denied; the chart on disk is unchanged"):
         write_chart({**FILES, "templates/a.yaml": "a: 2\n"}, out)
     assert read_tree(out) == before
     assert [p.name for p in tmp_path.iterdir()] == ["demo"]
