@@ -1,4 +1,4 @@
-"""Sessions: tests, lint, typecheck, snapshots (update), bench."""
+"""Sessions: tests, lint, typecheck, properties (large run), snapshots (update), bench."""
 
 from __future__ import annotations
 
@@ -26,6 +26,14 @@ def tests(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     env = _with_tools(session)
     session.run("pytest", *session.posargs, env=env)
+
+
+@nox.session
+def properties(session: nox.Session) -> None:
+    """The property tests with many fresh random examples (the suite runs a small fixed set)."""
+    session.install("-e", ".[test]")
+    env = {**_with_tools(session), "CHARTGEN_HYPOTHESIS_PROFILE": "large"}
+    session.run("pytest", "tests/test_properties.py", *session.posargs, env=env)
 
 
 @nox.session
