@@ -11,7 +11,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from chartgen.docs import COMMUNITY_RULE_FILES, RULES_MOUNT
-from chartgen.load import load_spec
+from chartgen.generate import generate
+from chartgen.load import embedded_spec_text, load_spec, load_texts
 from chartgen.render import markdown_cell
 
 from .conftest import ROOT, find_tool
@@ -234,3 +235,15 @@ def test_the_wiring_scrape_job_labels_targets_as_the_rules_select_them(readme, s
             # The selectors the rules use find the series.
             assert len(prom.query('psi_field_prediction_error{job="psi-field"}')) == 2
             assert len(prom.query('treaty_fill_rate{job="treaty"}')) == 1
+
+
+def test_the_project_readme_example_service_renders_beside_the_vaultmesh_spec():
+    readme = (ROOT / "README.md").read_text()
+    match = re.search(r"```yaml\n(services:\n  - name: harbinger\n.*?)```", readme, re.S)
+    assert match
+    loaded = load_texts(
+        [("vaultmesh.yaml", embedded_spec_text()), ("harbinger.yaml", match.group(1))]
+    )
+    files = generate(loaded.spec, loaded.sources.locate).files
+    assert "templates/harbinger/deployment.yaml" in files
+    assert "harbinger:signals:rate5m" in files["templates/harbinger/prometheus-rules.yaml"]
