@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from chartgen.environments import check_values_text, helm_merge
+from chartgen.hygiene import document_problems, names_credential
 
 from .conftest import ROOT, VALUES_FILES
+from .specdata import load_all
 from .test_cli import refused_leaving_chart_untouched, run
 
 BAD_VALUES = sorted((Path(__file__).parent / "bad_values").glob("*.yaml"))
@@ -61,3 +65,27 @@ def test_values_merge_like_helm():
     override = {"a": {"c": [3]}, "d": None, "e": {"g": 2}}
     assert helm_merge(base, override) == {"a": {"b": 1, "c": [3]}, "e": {"f": 1, "g": 2}}
     assert base == {"a": {"b": 1, "c": [1, 2]}, "d": 1, "e": {"f": 1}}
+
+
+@pytest.mark.parametrize("values", [None, *VALUES_FILES], ids=lambda v: v.stem if v else "defaults")
+def test_no_rendered_object_or_doc_holds_a_credential_in_the_clear(helm, values):
+    args = ["-f", values] if values else []
+    result = helm("template", "vaultmesh", CHART, *args)
+    assert result.returncode == 0, result.stderr
+    yaml = YAML(typ="safe", pure=True)
+    for document in result.stdout.split("\n---\n"):
+        problems = document_problems(yaml.compose(document), "manifest", "")
+        assert [p for p in problems if "credential" in p.what] == []
+    # env vars named like credentials read Secrets, never literal values
+    env = [
+        entry
+        for doc in load_all(result.stdout)
+        if doc.get("kind") in ("Deployment", "StatefulSet")
+        for container in doc["spec"]["template"]["spec"]["containers"]
+        for entry in container.get("env", [])
+    ]
+    secret_backed = [e for e in env if names_credential(e["name"])]
+    assert secret_backed, "the VaultMesh spec reads at least one credential from a Secret"
+    assert all("valueFrom" in e and "value" not in e for e in secret_backed)
+    for block in re.findall(r"```yaml\n(.*?)```", (CHART / "README.md").read_text(), re.S):
+        assert document_problems(yaml.compose(block), "README.md", "") == []
