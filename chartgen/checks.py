@@ -44,19 +44,19 @@ def check_monitoring(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
     """PromQL parses, reads only known series, and names are unique across the chart."""
     found: list[Diagnostic] = []
     known: set[str] = set(promql.BUILTIN_SERIES)
-    first: dict[tuple[str, str], str] = {}
+    first: dict[tuple[str, str], Sequence[str | int]] = {}
 
     def unique(kind: str, name: str, where: Sequence[str | int]) -> None:
-        path = locate(where).path
+        # Locating reads line numbers, which costs a second parse: only for duplicates.
         if (kind, name) in first:
             found.append(
                 Diagnostic(
                     locate(where),
-                    f"duplicate {kind} {name!r} (also {first[kind, name]})",
+                    f"duplicate {kind} {name!r} (also {locate(first[kind, name]).path})",
                     f"give each {kind} a unique name",
                 )
             )
-        first.setdefault((kind, name), path)
+        first.setdefault((kind, name), where)
 
     for index, service in enumerate(spec.services):
         families = service.metrics.families if service.metrics else []

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from chartgen.errors import ChartgenError
+from chartgen.generate import generate
 from chartgen.hygiene import names_credential
 from chartgen.load import load_spec, load_texts
 
@@ -193,3 +194,9 @@ def test_a_literal_credential_is_refused_where_a_secret_reference_is_not():
 def test_a_directory_without_specs_is_an_error(tmp_path: Path):
     with pytest.raises(ChartgenError, match="no spec files"):
         load_spec([tmp_path])
+
+
+def test_a_valid_spec_is_parsed_once_line_numbers_are_read_only_for_errors():
+    loaded = load_spec()
+    generate(loaded.spec, loaded.sources.locate)
+    assert [source._tree for source in loaded.sources.files] == [None]
