@@ -55,21 +55,23 @@ def test_duplicate_services_and_ports_are_refused():
 
 
 def test_names_too_long_for_kubernetes_are_refused_with_the_room_left():
-    name = "s" + "x" * 57  # demo-<name>-test is 68 characters
+    name = "s" + "x" * 57  # demo-<name>-test is 68 characters, demo-<name> 63
     found = problems(minimal_spec(minimal_service(name)))
     assert found == [
-        f"services[0].name: the test Pod name 'demo-{name}-test' has 68 characters; "
-        "Kubernetes allows 63"
-    ]
-
-
-def test_a_statefulset_name_is_held_to_52_characters():
-    name = "s" + "x" * 47  # demo-<name> is 53 characters
-    found = problems(minimal_spec(minimal_service(name, workload="StatefulSet")))
-    assert found == [
-        f"services[0].name: the StatefulSet name 'demo-{name}' has 53 characters; "
+        f"services[0].name: the StatefulSet name 'demo-{name}' has 63 characters; "
         "Kubernetes allows 52"
     ]
+
+
+def test_every_service_fits_a_statefulset_name_since_values_may_switch_its_kind():
+    name = "s" + "x" * 47  # demo-<name> is 53 characters
+    for stateful in (True, False):
+        found = problems(minimal_spec(minimal_service(name, stateful=stateful)))
+        assert found == [
+            f"services[0].name: the StatefulSet name 'demo-{name}' has 53 characters; "
+            "Kubernetes allows 52"
+        ]
+    assert problems(minimal_spec(minimal_service(name[:-1]))) == []
 
 
 def test_generate_stops_on_errors_and_renders_nothing():
