@@ -79,3 +79,39 @@ def test_generate_stops_on_errors_and_renders_nothing():
     with pytest.raises(ChartgenError) as caught:
         generate(spec)
     assert [d.where.path for d in caught.value.diagnostics] == ["services[0].metrics.port"]
+
+
+def test_egress_to_a_service_needs_the_service_and_one_of_its_ports():
+    client = minimal_service(
+        "client",
+        egress=[
+            {"service": "db", "ports": [{"port": 5432}]},
+            {"service": "api", "ports": [{"port": 8080}, {"port": 9999}]},
+        ],
+    )
+    assert problems(minimal_spec(minimal_service(), client)) == [
+        "services[1].egress[0].service: egress to 'db', which is not a service of this spec",
+        "services[1].egress[1].ports[1]: api does not declare port 9999/TCP",
+    ]
+
+
+def test_writable_paths_and_secret_mounts_each_take_their_own_directory():
+    service = minimal_service(
+        writablePaths=["/var/lib/api", "/tmp/cache", "/var/lib/api"],
+        secretMounts=[{"secret": "tls", "path": "/var/lib"}],
+    )
+    assert problems(minimal_spec(service)) == [
+        "services[0].writablePaths[1]: /tmp/cache overlaps /tmp (always writable)",
+        "services[0].writablePaths[2]: /var/lib/api overlaps /var/lib/api (writablePaths[0])",
+        "services[0].secretMounts[0].path: /var/lib overlaps /var/lib/api (writablePaths[0])",
+    ]
+
+
+def test_a_secret_read_into_an_env_var_is_a_warning_not_an_error():
+    env = [{"name": "TOKEN", "secret": {"name": "creds", "key": "token"}}]
+    spec = ChartSpec.model_validate(minimal_spec(minimal_service(env=env)))
+    [found] = check_spec(spec, _where)
+    assert found.warning
+    assert found.where.path == "services[0].env[0].secret"
+    assert "secretMounts" in found.fix
+    generate(spec)  # a warning lets the render go on
