@@ -200,20 +200,28 @@ def service_view(service: Service) -> ServiceView:
     )
 
 
-def volume_name(path: str) -> str:
-    """A volume name from a path: /var/lib/psi-field -> var-lib-psi-field."""
-    name = "".join(c if c.isalnum() else "-" for c in path.lower()).strip("-")
-    return "-".join(part for part in name.split("-") if part)[:63].rstrip("-")
+def volume_name(prefix: str, path: str, taken: set[str]) -> str:
+    """A unique DNS-1123 volume name from a path: /var/lib/psi-field -> var-lib-psi-field."""
+    words = "".join(c if c.isalnum() else " " for c in path.lower()).split()
+    base = "-".join([prefix, *words] if prefix else words)[:60].rstrip("-")
+    name, number = base, 1
+    while name in taken:
+        number += 1
+        name = f"{base}-{number}"
+    taken.add(name)
+    return name
 
 
 def volumes(service: Service) -> tuple[VolumeView, ...]:
     """The pod's volumes: /tmp and each writable path as emptyDir, then the Secret mounts."""
+    taken: set[str] = set()
     writable = [
-        VolumeView(volume_name(path), path) for path in [ALWAYS_WRITABLE, *service.writablePaths]
+        VolumeView(volume_name("", path, taken), path)
+        for path in [ALWAYS_WRITABLE, *service.writablePaths]
     ]
     secrets = [
         VolumeView(
-            "secret-" + volume_name(mount.path),
+            volume_name("secret", mount.path, taken),
             mount.path,
             secret=mount.secret,
             keys=tuple(mount.keys),

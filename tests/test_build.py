@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from chartgen.build import build
 from chartgen.spec import ChartSpec
+from chartgen.spec.types import DNS1123_LABEL
 
 from .specdata import minimal_service, minimal_spec
 
@@ -115,3 +118,15 @@ def test_the_api_token_is_mounted_only_for_services_that_ask():
     services = chart.values.model_dump(by_alias=True)["services"]
     assert services["a"]["serviceAccount"]["automount"] is False
     assert services["b"]["serviceAccount"]["automount"] is True
+
+
+def test_volume_names_are_unique_dns_labels_however_the_paths_are_spelled():
+    deep = "/" + "/".join(["very-long-directory-name"] * 4)
+    service = minimal_service(
+        writablePaths=["/var/lib/api", "/var-lib/api", deep],
+        secretMounts=[{"secret": "tls", "path": deep + "/tls"}],
+    )
+    names = [v.name for v in built(service).services[0].volumes]
+    assert names[:3] == ["tmp", "var-lib-api", "var-lib-api-2"]
+    assert len(set(names)) == len(names) == 5
+    assert all(len(n) <= 63 and re.fullmatch(DNS1123_LABEL, n) for n in names)

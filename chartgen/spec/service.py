@@ -65,7 +65,7 @@ class Port(BaseModel):
 
 
 class Requests(BaseModel):
-    """What the scheduler reserves: both CPU and memory, so a node is never overcommitted."""
+    """What the scheduler reserves: both CPU and memory, so placement sees the real size."""
 
     model_config = STRICT_CONFIG
 
