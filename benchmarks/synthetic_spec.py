@@ -34,7 +34,7 @@ def synthetic_service(index: int) -> dict[str, Any]:
         "name": name,
         "description": f"Synthetic benchmark service number {index}.",
         "image": {"repository": f"synthetic/{name}", "tag": f"v1.{index % 10}.0"},
-        "workload": "StatefulSet" if index % 5 == 0 else "Deployment",
+        "stateful": index % 5 == 0,
         "replicas": 1 + index % 3,
         "ports": ports,
         "resources": {

@@ -8,16 +8,19 @@ from typing import Any
 from chartgen.docs import MonitoringDocs, monitoring_docs
 from chartgen.rules import RulesView, alert_values, all_alerts, promtool_tests, rules_view
 from chartgen.spec import ChartSpec, Probe, Service
+from chartgen.spec.service import ALWAYS_WRITABLE
 from chartgen.values import (
     ExecAction,
     GlobalValues,
     HTTPGetAction,
     ImageValues,
+    LimitsValues,
     MetricsValues,
     ProbesValues,
     ProbeValues,
-    QuantitiesValues,
+    RequestsValues,
     ResourcesValues,
+    ServiceAccountValues,
     ServiceValues,
     TCPSocketAction,
     TestsValues,
@@ -30,18 +33,11 @@ from chartgen.values import (
 TEST_IMAGE = ImageValues(
     registry="docker.io", repository="library/busybox", tag="1.37.0", pullPolicy="IfNotPresent"
 )
-#: Restricted Pod Security Standard defaults, overridable in values.
-POD_SECURITY_CONTEXT: dict[str, Any] = {
-    "runAsNonRoot": True,
-    "runAsUser": 10001,
-    "runAsGroup": 10001,
-    "fsGroup": 10001,
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-CONTAINER_SECURITY_CONTEXT: dict[str, Any] = {
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-}
+#: Requests and limits of each `helm test` pod: one wget loop.
+TEST_RESOURCES = ResourcesValues(
+    requests=RequestsValues(cpu="10m", memory="16Mi"),
+    limits=LimitsValues(cpu="100m", memory="32Mi"),
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +61,27 @@ class EnvView:
 
 
 @dataclass(frozen=True)
+class VolumeView:
+    """An emptyDir for a writable path, or an existing Secret mounted as files."""
+
+    name: str
+    path: str
+    secret: str | None = None
+    keys: tuple[str, ...] = ()
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class EgressView:
+    """Traffic a service starts: to another service of the chart, or to an address block."""
+
+    service: str | None
+    cidr: str | None
+    except_: tuple[str, ...]
+    ports: tuple[tuple[int, str], ...]
+
+
+@dataclass(frozen=True)
 class ScrapeView:
     """Where Prometheus scrapes a service."""
 
@@ -79,18 +96,15 @@ class ServiceView:
 
     name: str
     description: str
-    kind: str
+    stateful: bool
     ports: tuple[PortView, ...]
     env: tuple[EnvView, ...]
+    volumes: tuple[VolumeView, ...]
+    egress: tuple[EgressView, ...]
     scrape: ScrapeView | None
     rules: RulesView | None
     test_port: int
     test_path: str
-
-    @property
-    def stateful(self) -> bool:
-        """StatefulSets also get a headless Service for stable pod names."""
-        return self.kind == "StatefulSet"
 
 
 @dataclass(frozen=True)
@@ -130,11 +144,9 @@ def build(spec: ChartSpec) -> ChartView:
     values = model.model_validate(
         {
             "global": GlobalValues(imageRegistry=meta.imageRegistry),
-            "podSecurityContext": POD_SECURITY_CONTEXT,
-            "securityContext": CONTAINER_SECURITY_CONTEXT,
             "services": {s.name: service_values(s) for s in spec.services},
             "alerts": {a.alert: alert_values(a) for a in alerts},
-            "tests": TestsValues(image=TEST_IMAGE),
+            "tests": TestsValues(image=TEST_IMAGE, resources=TEST_RESOURCES),
         }
     )
     return ChartView(
@@ -161,7 +173,7 @@ def service_view(service: Service) -> ServiceView:
     return ServiceView(
         name=service.name,
         description=service.description,
-        kind=service.workload,
+        stateful=service.stateful,
         ports=tuple(PortView(p.name, p.port, p.protocol) for p in service.ports),
         env=tuple(
             EnvView(
@@ -173,6 +185,16 @@ def service_view(service: Service) -> ServiceView:
             )
             for e in service.env
         ),
+        volumes=volumes(service),
+        egress=tuple(
+            EgressView(
+                rule.service,
+                rule.cidr,
+                tuple(rule.except_),
+                tuple((p.port, p.protocol) for p in rule.ports),
+            )
+            for rule in service.egress
+        ),
         scrape=scrape,
         rules=rules_view(service),
         test_port=scrape.port if scrape else first.port,
@@ -180,10 +202,43 @@ def service_view(service: Service) -> ServiceView:
     )
 
 
+def volume_name(prefix: str, path: str, taken: set[str]) -> str:
+    """A unique DNS-1123 volume name from a path: /var/lib/psi-field -> var-lib-psi-field."""
+    words = "".join(c if c.isalnum() else " " for c in path.lower()).split()
+    base = "-".join([prefix, *words] if prefix else words)[:60].rstrip("-")
+    name, number = base, 1
+    while name in taken:
+        number += 1
+        name = f"{base}-{number}"
+    taken.add(name)
+    return name
+
+
+def volumes(service: Service) -> tuple[VolumeView, ...]:
+    """The pod's volumes: /tmp and each writable path as emptyDir, then the Secret mounts."""
+    taken: set[str] = set()
+    writable = [
+        VolumeView(volume_name("", path, taken), path)
+        for path in [ALWAYS_WRITABLE, *service.writablePaths]
+    ]
+    secrets = [
+        VolumeView(
+            volume_name("secret", mount.path, taken),
+            mount.path,
+            secret=mount.secretName,
+            keys=tuple(mount.keys),
+            optional=mount.optional,
+        )
+        for mount in service.secretMounts
+    ]
+    return tuple(writable + secrets)
+
+
 def service_values(service: Service) -> ServiceValues:
     """The default values of one service, taken from its spec."""
     image = service.image
     return ServiceValues(
+        workload=service.workload,
         replicas=service.replicas,
         image=ImageValues(
             repository=image.repository,
@@ -192,13 +247,14 @@ def service_values(service: Service) -> ServiceValues:
             pullPolicy=image.pullPolicy,
         ),
         resources=ResourcesValues(
-            requests=QuantitiesValues(**service.resources.requests.model_dump()),
-            limits=QuantitiesValues(**service.resources.limits.model_dump()),
+            requests=RequestsValues(**service.resources.requests.model_dump()),
+            limits=LimitsValues(**service.resources.limits.model_dump()),
         ),
         probes=ProbesValues(
             **{kind: probe_values(probe) for kind, probe in service.probes.items()}
         ),
         metrics=MetricsValues() if service.metrics else None,
+        serviceAccount=ServiceAccountValues(automount=service.automountServiceAccountToken),
     )
 
 

@@ -8,6 +8,7 @@ from chartgen import naming, promql
 from chartgen.errors import ChartgenError, Diagnostic, Location
 from chartgen.rules import rules_view
 from chartgen.spec import ChartSpec, Probe, Service
+from chartgen.spec.service import ALWAYS_WRITABLE
 
 Locate = Callable[[Sequence[str | int]], Location]
 
@@ -37,7 +38,49 @@ def check_spec(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
             Diagnostic(locate([*where, *loc]), what, fix)
             for loc, what, fix in _service_problems(spec.chart.name, service)
         )
+        found.extend(
+            Diagnostic(locate([*where, *loc]), what, fix)
+            for loc, what, fix in _egress_problems(spec, service)
+        )
+        found.extend(
+            Diagnostic(
+                locate([*where, "env", number, "secret"]),
+                f"env var {env.name} reads a Secret: values in the environment leak into "
+                "child processes, crash reports and /proc",
+                "mount the Secret as files with secretMounts, and pass the file's path instead",
+                warning=True,
+            )
+            for number, env in enumerate(service.env)
+            if env.secret is not None
+        )
     return found + check_monitoring(spec, locate)
+
+
+def _egress_problems(
+    spec: ChartSpec, service: Service
+) -> Iterator[tuple[Sequence[str | int], str, str]]:
+    """Egress to another service names a service of the spec and one of its ports."""
+    services = {s.name: s for s in spec.services}
+    for number, rule in enumerate(service.egress):
+        if rule.service is None:
+            continue
+        target = services.get(rule.service)
+        if target is None:
+            yield (
+                ("egress", number, "service"),
+                f"egress to {rule.service!r}, which is not a service of this spec",
+                f"use one of: {', '.join(services)}; or cidr: for addresses outside",
+            )
+            continue
+        declared = {(p.port, p.protocol) for p in target.ports}
+        for index, port in enumerate(rule.ports):
+            if (port.port, port.protocol) not in declared:
+                yield (
+                    ("egress", number, "ports", index),
+                    f"{rule.service} does not declare port {port.port}/{port.protocol}",
+                    "use one of its ports: "
+                    + ", ".join(f"{p.port}/{p.protocol}" for p in target.ports),
+                )
 
 
 def check_monitoring(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
@@ -149,6 +192,25 @@ def raise_for_errors(diagnostics: Sequence[Diagnostic]) -> None:
         raise ChartgenError(diagnostics)
 
 
+def _mount_problems(service: Service) -> Iterator[tuple[Sequence[str | int], str, str]]:
+    """Writable paths and Secret mounts each take a directory of their own."""
+    taken: dict[str, str] = {ALWAYS_WRITABLE: "always writable"}
+    mounts: list[tuple[tuple[str | int, ...], str]] = [
+        (("writablePaths", i), path) for i, path in enumerate(service.writablePaths)
+    ]
+    mounts += [(("secretMounts", i, "path"), m.path) for i, m in enumerate(service.secretMounts)]
+    for loc, path in mounts:
+        for other, why in taken.items():
+            if path == other or path.startswith(other + "/") or other.startswith(path + "/"):
+                yield (
+                    loc,
+                    f"{path} overlaps {other} ({why})",
+                    "give each writable path and Secret mount a directory of its own",
+                )
+                break
+        taken.setdefault(path, f"{loc[0]}[{loc[1]}]")
+
+
 def _service_problems(
     chart_name: str, service: Service
 ) -> Iterator[tuple[Sequence[str | int], str, str]]:
@@ -187,14 +249,19 @@ def _service_problems(
             f"metrics port {service.metrics.port!r} is not declared",
             f"use one of the declared ports: {declared}",
         )
-    for name, limit, kind in naming.generated_names(chart_name, service.name, service.workload):
-        if len(name) > limit:
-            room = limit - (len(name) - len(service.name))
-            yield (
-                ("name",),
-                f"the {kind} name {name!r} has {len(name)} characters; Kubernetes allows {limit}",
-                f"shorten the service name to at most {room} characters",
-            )
+    yield from _mount_problems(service)
+    too_long = [
+        (limit - (len(name) - len(service.name)), name, limit, kind)
+        for name, limit, kind in naming.generated_names(chart_name, service.name)
+        if len(name) > limit
+    ]
+    if too_long:
+        room, name, limit, kind = min(too_long)
+        yield (
+            ("name",),
+            f"the {kind} name {name!r} has {len(name)} characters; Kubernetes allows {limit}",
+            f"shorten the service name to at most {room} characters",
+        )
 
 
 def _same_check(first: Probe, second: Probe, service: Service) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -68,24 +69,31 @@ def main() -> None:
 )
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the chart on disk differs.")
 @click.option("--diff", "show_diff", is_flag=True, help="With --check, print a unified diff.")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @reports_errors
-def render(
+def render(  # noqa: PLR0917
     specs: tuple[Path, ...],
     out: Path | None,
     values_files: tuple[Path, ...],
     check: bool,
     show_diff: bool,
+    strict: bool,
 ) -> None:
     """Render the chart from the spec and write it (atomically), or check it is up to date."""
     from chartgen.generate import generate_from_files  # noqa: PLC0415
     from chartgen.write import compare, write_chart  # noqa: PLC0415
 
     generated = generate_from_files(specs)
+    warnings = list(generated.warnings)
     if values_files:
-        from chartgen.environments import raise_for_values_files  # noqa: PLC0415
+        from chartgen.environments import check_values_files  # noqa: PLC0415
 
-        raise_for_values_files(generated.chart, values_files)
-    print_diagnostics(generated.warnings)
+        warnings += check_values_files(generated.chart, values_files)
+    if strict:
+        warnings = [replace(w, warning=False) for w in warnings]
+    if any(not w.warning for w in warnings):
+        raise ChartgenError(warnings)
+    print_diagnostics(warnings)
     out = out or Path("charts") / generated.chart.name
     if check:
         differences = compare(generated.files, out)

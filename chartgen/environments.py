@@ -6,14 +6,14 @@ everything else is replaced, and null removes a key. The merged values must vali
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from chartgen.build import ChartView
-from chartgen.errors import ChartgenError, Diagnostic, Location
+from chartgen.errors import ChartgenError, Diagnostic, Location, format_loc
 from chartgen.load import SourceFile, parse_yaml, validation_diagnostics
 
 #: How to fix a credential written in a values file.
@@ -58,14 +58,23 @@ def check_values_text(
         chart.values_schema_model.model_validate(source.data, strict=True)
     except ValidationError as err:
         return validation_diagnostics(err, source, chart.values_schema_model)
-    return []
+    return list(_drifting_services(chart, source))
 
 
-def raise_for_values_files(chart: ChartView, paths: Sequence[Path]) -> None:
-    """Stop with every problem of the values files."""
-    problems = check_values_files(chart, paths)
-    if problems:
-        raise ChartgenError(problems)
+def _drifting_services(chart: ChartView, source: SourceFile) -> Iterator[Diagnostic]:
+    """A warning for each stateful service run as a Deployment of several pods."""
+    for service in chart.services:
+        values = source.data["services"][service.name]
+        if service.stateful and values["workload"] == "Deployment" and values["replicas"] > 1:
+            loc = ("services", service.name, "workload")
+            yield Diagnostic(
+                Location(source.name, source.line_of(loc), format_loc(loc)),
+                f"{service.name} keeps state in each pod and runs as a Deployment of "
+                f"{values['replicas']} pods: the pods drift apart, and a replaced pod loses "
+                "its state",
+                "use workload: StatefulSet (stable pod identity and storage), or replicas: 1",
+                warning=True,
+            )
 
 
 def helm_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-Workload = Literal["Deployment", "StatefulSet"]
-
 #: Kubernetes' limit for DNS-1123 label names (Services, Pods, ...).
 NAME_LIMIT = 63
 #: A StatefulSet's pods carry a controller-revision-hash label built from its name.
@@ -14,13 +10,15 @@ HEADLESS_SUFFIX = "-headless"
 TEST_SUFFIX = "-test"
 
 
-def generated_names(fullname: str, service: str, workload: Workload) -> list[tuple[str, int, str]]:
-    """Every name the chart builds for a service, as (name, limit, object kind)."""
+def generated_names(fullname: str, service: str) -> list[tuple[str, int, str]]:
+    """Every name the chart builds for a service, as (name, limit, object kind).
+
+    The workload kind is a value, so every service must fit a StatefulSet's names.
+    """
     base = f"{fullname}-{service}"
-    names = [(base, NAME_LIMIT, "Service"), (base + TEST_SUFFIX, NAME_LIMIT, "test Pod")]
-    if workload == "StatefulSet":
-        names += [
-            (base, STATEFULSET_NAME_LIMIT, "StatefulSet"),
-            (base + HEADLESS_SUFFIX, NAME_LIMIT, "headless Service"),
-        ]
-    return names
+    return [
+        (base, NAME_LIMIT, "Service"),
+        (base + TEST_SUFFIX, NAME_LIMIT, "test Job"),
+        (base, STATEFULSET_NAME_LIMIT, "StatefulSet"),
+        (base + HEADLESS_SUFFIX, NAME_LIMIT, "headless Service"),
+    ]

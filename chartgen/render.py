@@ -10,6 +10,7 @@ from typing import Any
 
 import jinja2
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from chartgen.build import ChartView
 from chartgen.serialize import helm_escape, to_commented_yaml, to_json, to_yaml, yaml_quote
@@ -79,10 +80,14 @@ def render(chart: ChartView) -> dict[str, str]:
     }
     for service in chart.services:
         prefix = f"templates/{service.name}"
-        files[f"{prefix}/{service.kind.lower()}.yaml"] = template(
-            "workload.yaml.jinja", service=service
-        )
+        files[f"{prefix}/workload.yaml"] = template("workload.yaml.jinja", service=service)
         files[f"{prefix}/service.yaml"] = template("service.yaml.jinja", service=service)
+        files[f"{prefix}/networkpolicy.yaml"] = template(
+            "networkpolicy.yaml.jinja", service=service
+        )
+        files[f"{prefix}/poddisruptionbudget.yaml"] = template(
+            "poddisruptionbudget.yaml.jinja", service=service
+        )
         files[f"{prefix}/serviceaccount.yaml"] = template(
             "serviceaccount.yaml.jinja", service=service
         )
@@ -114,5 +119,6 @@ def values_table(values: BaseModel, prefix: str = "") -> list[tuple[str, str, st
         if isinstance(value, BaseModel):
             rows.extend(values_table(value, key + "."))
         else:
-            rows.append((key, json.dumps(value), info.description or ""))
+            plain = to_jsonable_python(value, by_alias=True, exclude_none=True)
+            rows.append((key, json.dumps(plain), info.description or ""))
     return rows

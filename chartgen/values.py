@@ -117,7 +117,12 @@ class ImageValues(ValuesModel):
 
     registry: str = Field("", description="Registry; empty uses global.imageRegistry.")
     repository: ImageRepository = Field(description="Image path inside the registry.")
-    tag: str = Field("", description="Image tag; ignored when a digest is set.")
+    tag: str = Field(
+        "",
+        pattern=r"^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$",
+        json_schema_extra={"not": {"const": "latest"}},
+        description="Image tag, never 'latest'; ignored when a digest is set.",
+    )
     digest: str = Field(
         "",
         pattern=r"^(sha256:[a-f0-9]{64})?$",
@@ -170,23 +175,187 @@ class ProbesValues(ValuesModel):
     startup: ProbeValues | None = Field(None, description="Holds the other probes until ready.")
 
 
-class QuantitiesValues(ValuesModel):
-    """CPU and memory amounts."""
+class RequestsValues(ValuesModel):
+    """What the scheduler reserves; both are required."""
 
-    cpu: Quantity | None = None
-    memory: Quantity | None = None
+    cpu: Quantity = Field(description="CPU, e.g. 100m; required.")
+    memory: Quantity = Field(description="Memory, e.g. 128Mi; required.")
+
+
+class LimitsValues(ValuesModel):
+    """The most the container may use; memory is required."""
+
+    cpu: Quantity | None = Field(None, description="CPU; optional (above it, CPU throttles).")
+    memory: Quantity = Field(description="Memory; required (above it, the container is killed).")
 
 
 class ResourcesValues(ValuesModel):
     """Container resource requests and limits."""
 
-    requests: QuantitiesValues = Field(description="What the scheduler reserves.")
-    limits: QuantitiesValues = Field(description="The most the container may use.")
+    requests: RequestsValues = Field(description="What the scheduler reserves.")
+    limits: LimitsValues = Field(description="The most the container may use.")
 
     @model_validator(mode="after")
     def _limits_cover_requests(self) -> ResourcesValues:
         check_limits_cover_requests(self.requests, self.limits)
         return self
+
+
+class SeccompProfileValues(ValuesModel):
+    """The seccomp profile of the pods."""
+
+    type: Literal["RuntimeDefault", "Localhost"] = Field(
+        "RuntimeDefault", description="RuntimeDefault, or Localhost with localhostProfile."
+    )
+    localhostProfile: str | None = None
+
+
+class PodSecurityContextValues(ValuesModel):
+    """Pod securityContext: the restricted Pod Security Standard, which values cannot weaken."""
+
+    runAsNonRoot: Literal[True] = Field(True, description="Refuse to start as root.")
+    runAsUser: int = Field(10001, ge=10000, description="UID, at least 10000 (no host user).")
+    runAsGroup: int = Field(10001, ge=10000, description="GID, at least 10000.")
+    fsGroup: int = Field(10001, ge=10000, description="Group owning mounted volumes.")
+    seccompProfile: SeccompProfileValues = Field(
+        default_factory=SeccompProfileValues, description="Seccomp profile."
+    )
+
+
+class CapabilitiesValues(ValuesModel):
+    """Linux capabilities: all dropped; only NET_BIND_SERVICE may come back."""
+
+    drop: list[Literal["ALL"]] = Field(["ALL"], min_length=1, description="Dropped capabilities.")
+    add: list[Literal["NET_BIND_SERVICE"]] | None = Field(
+        None, description="Added capabilities: at most NET_BIND_SERVICE."
+    )
+
+
+class ContainerSecurityContextValues(ValuesModel):
+    """Container securityContext: the restricted Pod Security Standard, read-only root."""
+
+    allowPrivilegeEscalation: Literal[False] = Field(False, description="No setuid gains.")
+    privileged: Literal[False] = Field(False, description="Never privileged.")
+    readOnlyRootFilesystem: Literal[True] = Field(
+        True, description="Writable paths are emptyDir volumes (/tmp and the spec's)."
+    )
+    capabilities: CapabilitiesValues = Field(
+        default_factory=CapabilitiesValues, description="Linux capabilities."
+    )
+
+
+class LabelSelectorRequirement(ValuesModel):
+    """One matchExpressions entry of a label selector."""
+
+    key: str = Field(min_length=1)
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
+    values: list[str] | None = None
+
+
+class LabelSelector(ValuesModel):
+    """A Kubernetes label selector; empty selects everything."""
+
+    matchLabels: dict[str, str] = Field(default_factory=dict)
+    matchExpressions: list[LabelSelectorRequirement] | None = None
+
+
+class IPBlock(ValuesModel):
+    """An address block of a NetworkPolicy peer."""
+
+    cidr: str = Field(min_length=1)
+    except_: list[str] | None = Field(None, alias="except")
+
+
+class NetworkPolicyPeer(ValuesModel):
+    """Who may talk: pods by label, namespaces by label, or an address block."""
+
+    podSelector: LabelSelector | None = None
+    namespaceSelector: LabelSelector | None = None
+    ipBlock: IPBlock | None = None
+
+
+class NetworkPolicyPort(ValuesModel):
+    """A port of a NetworkPolicy rule."""
+
+    port: int | str
+    protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
+
+
+class PrometheusPeerValues(ValuesModel):
+    """Where Prometheus runs; it may reach every service's metrics port."""
+
+    namespaceSelector: LabelSelector = Field(
+        default_factory=LabelSelector, description="Namespaces of Prometheus; empty: any."
+    )
+    podSelector: LabelSelector = Field(
+        default_factory=lambda: LabelSelector(matchLabels={"app.kubernetes.io/name": "prometheus"}),
+        description="Prometheus pods (the community chart's server).",
+    )
+
+
+class DnsPeerValues(ValuesModel):
+    """The cluster DNS every pod may reach."""
+
+    namespaceSelector: LabelSelector = Field(
+        default_factory=lambda: LabelSelector(
+            matchLabels={"kubernetes.io/metadata.name": "kube-system"}
+        ),
+        description="Namespace of the DNS pods.",
+    )
+    podSelector: LabelSelector = Field(
+        default_factory=lambda: LabelSelector(matchLabels={"k8s-app": "kube-dns"}),
+        description="The DNS pods.",
+    )
+    ports: list[NetworkPolicyPort] = Field(
+        default_factory=lambda: [
+            NetworkPolicyPort(port=53, protocol="UDP"),
+            NetworkPolicyPort(port=53, protocol="TCP"),
+        ],
+        description="DNS ports.",
+    )
+
+
+class NetworkPolicyValues(ValuesModel):
+    """One NetworkPolicy per service: Prometheus scrapes, declared traffic, DNS; nothing else."""
+
+    enabled: bool = Field(True, description="Render the NetworkPolicies.")
+    prometheus: PrometheusPeerValues = Field(
+        default_factory=PrometheusPeerValues, description="Prometheus, admitted to metrics ports."
+    )
+    dns: DnsPeerValues = Field(default_factory=DnsPeerValues, description="Cluster DNS.")
+
+
+class ServiceNetworkPolicyValues(ValuesModel):
+    """What one service's NetworkPolicy admits beyond Prometheus, DNS and the spec's egress."""
+
+    ingressFrom: list[NetworkPolicyPeer] = Field(
+        default_factory=lambda: [NetworkPolicyPeer(podSelector=LabelSelector())],
+        description="Sources admitted on the service ports; the default: pods of the namespace.",
+    )
+    extraIngress: list[dict[str, Any]] = Field(
+        default_factory=list, description="More ingress rules, as Kubernetes writes them."
+    )
+    extraEgress: list[dict[str, Any]] = Field(
+        default_factory=list, description="More egress rules, as Kubernetes writes them."
+    )
+
+
+class PodDisruptionBudgetValues(ValuesModel):
+    """PodDisruptionBudgets of services with two or more replicas."""
+
+    enabled: bool = Field(True, description="Render one for each service of 2 or more replicas.")
+    maxUnavailable: int = Field(1, ge=1, description="Pods a voluntary disruption may take.")
+
+
+class TopologySpreadValues(ValuesModel):
+    """Spread of each service's pods across nodes."""
+
+    enabled: bool = Field(True, description="Render topologySpreadConstraints.")
+    topologyKey: str = Field("kubernetes.io/hostname", min_length=1, description="Node label.")
+    maxSkew: int = Field(1, ge=1, description="Largest allowed difference in pods per node.")
+    whenUnsatisfiable: Literal["ScheduleAnyway", "DoNotSchedule"] = Field(
+        "ScheduleAnyway", description="DoNotSchedule makes the spread a hard rule."
+    )
 
 
 class EnvValue(ValuesModel):
@@ -202,7 +371,9 @@ class ServiceAccountValues(ValuesModel):
     create: bool = Field(True, description="Create a ServiceAccount for this service.")
     name: str = Field("", description="Name to use; empty derives it from the release.")
     annotations: dict[str, str] = Field(default_factory=dict, description="Annotations.")
-    automount: bool = Field(False, description="Mount the API token into the pods.")
+    automount: bool = Field(
+        False, description="Mount the API token into the pods (the spec's default)."
+    )
 
 
 class MetricsValues(ValuesModel):
@@ -215,6 +386,9 @@ class ServiceValues(ValuesModel):
     """Everything about one service that an environment may change."""
 
     enabled: bool = Field(True, description="Deploy this service.")
+    workload: Literal["Deployment", "StatefulSet"] = Field(
+        description="Workload kind; a StatefulSet also gets a headless Service."
+    )
     replicas: int = Field(ge=0, description="Number of pods.")
     image: ImageValues = Field(description="Container image.")
     resources: ResourcesValues = Field(description="Requests and limits.")
@@ -228,6 +402,9 @@ class ServiceValues(ValuesModel):
     serviceAccount: ServiceAccountValues = Field(
         default_factory=ServiceAccountValues, description="ServiceAccount settings."
     )
+    networkPolicy: ServiceNetworkPolicyValues = Field(
+        default_factory=ServiceNetworkPolicyValues, description="This service's NetworkPolicy."
+    )
     nodeSelector: dict[str, str] = Field(default_factory=dict, description="Node selector.")
     tolerations: list[dict[str, Any]] = Field(default_factory=list, description="Tolerations.")
     affinity: dict[str, Any] = Field(default_factory=dict, description="Affinity rules.")
@@ -238,6 +415,7 @@ class TestsValues(ValuesModel):
 
     enabled: bool = Field(True, description="Render the helm test hooks.")
     image: ImageValues = Field(description="A small image with wget (busybox).")
+    resources: ResourcesValues = Field(description="Requests and limits of the test pods.")
 
 
 class RuleConfigMapValues(ValuesModel):
@@ -315,9 +493,15 @@ class ValuesSchema(GenerateJsonSchema):
         field: core_schema.ModelField | core_schema.DataclassField | core_schema.TypedDictField,
         total: bool,
     ) -> bool:
-        """Required unless its default is None (values.yaml leaves such keys out)."""
+        """Required unless its default is None (values.yaml leaves such keys out).
+
+        A default from a factory is written too, so it is required: setting it to null in an
+        environment would drop it (e.g. the capabilities that drop ALL).
+        """
         schema = field["schema"]
-        return not (schema["type"] == "default" and schema.get("default") is None)
+        return not (
+            schema["type"] == "default" and "default" in schema and schema["default"] is None
+        )
 
     def generate(self, schema: core_schema.CoreSchema, mode: Any = "validation") -> JsonSchemaValue:
         """Add the dialect and the generated-file marker."""
@@ -355,12 +539,30 @@ def values_model(
             Field(default_factory=dict, description="Labels added to every object."),
         ),
         podSecurityContext=(
-            dict[str, Any],
-            Field(description="Pod securityContext of every service."),
+            PodSecurityContextValues,
+            Field(
+                default_factory=PodSecurityContextValues,
+                description="Pod securityContext of every pod (restricted profile).",
+            ),
         ),
         securityContext=(
-            dict[str, Any],
-            Field(description="Container securityContext of every service."),
+            ContainerSecurityContextValues,
+            Field(
+                default_factory=ContainerSecurityContextValues,
+                description="Container securityContext of every container (restricted profile).",
+            ),
+        ),
+        networkPolicy=(
+            NetworkPolicyValues,
+            Field(default_factory=NetworkPolicyValues, description="NetworkPolicies."),
+        ),
+        podDisruptionBudget=(
+            PodDisruptionBudgetValues,
+            Field(default_factory=PodDisruptionBudgetValues, description="PodDisruptionBudgets."),
+        ),
+        topologySpread=(
+            TopologySpreadValues,
+            Field(default_factory=TopologySpreadValues, description="Spread of pods over nodes."),
         ),
         services=(services_model, Field(description="The services, by name.")),
         rules=(RulesValues, Field(default_factory=RulesValues, description="Prometheus rules.")),

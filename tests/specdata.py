@@ -20,6 +20,7 @@ def minimal_service(name: str = "api", **overrides: Any) -> dict[str, Any]:
         "name": name,
         "image": {"repository": f"team/{name}", "tag": "v1"},
         "ports": [{"name": "http", "port": 8080}],
+        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}},
         "metrics": {"port": "http"},
     }
     service.update(overrides)

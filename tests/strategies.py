@@ -75,7 +75,7 @@ def services(draw: st.DrawFn, index: int, name_size: int) -> dict[str, Any]:
             "repository": f"team/{name}",
             "tag": draw(st.from_regex(r"\Av[0-9]{1,3}\.[0-9]{1,3}\Z")),
         },
-        "workload": draw(st.sampled_from(["Deployment", "StatefulSet"])),
+        "stateful": draw(st.booleans()),
         "replicas": draw(st.integers(0, 4)),
         "ports": ports,
         "resources": draw(quantities()),

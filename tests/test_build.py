@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from chartgen.build import build
 from chartgen.spec import ChartSpec
+from chartgen.spec.types import DNS1123_LABEL
 
 from .specdata import minimal_service, minimal_spec
 
@@ -89,9 +92,41 @@ def test_secret_references_keep_only_names_and_keys():
     )
 
 
-def test_services_keep_their_spec_order_and_kind():
-    chart = built(minimal_service("b"), minimal_service("a", workload="StatefulSet"))
-    assert [(s.name, s.kind, s.stateful) for s in chart.services] == [
-        ("b", "Deployment", False),
-        ("a", "StatefulSet", True),
+def test_services_keep_their_spec_order_and_stateful_ones_default_to_statefulsets():
+    chart = built(minimal_service("b"), minimal_service("a", stateful=True))
+    assert [s.name for s in chart.services] == ["b", "a"]
+    services = chart.values.model_dump(by_alias=True)["services"]
+    assert (services["b"]["workload"], services["a"]["workload"]) == ("Deployment", "StatefulSet")
+
+
+def test_every_pod_gets_tmp_and_the_declared_writable_paths_and_secret_mounts():
+    service = minimal_service(
+        writablePaths=["/var/lib/api", "/var/cache/api"],
+        secretMounts=[{"secretName": "api-tls", "path": "/etc/api/tls", "keys": ["tls.crt"]}],
+    )
+    [view] = built(service).services
+    assert [(v.name, v.path, v.secret, v.keys) for v in view.volumes] == [
+        ("tmp", "/tmp", None, ()),
+        ("var-lib-api", "/var/lib/api", None, ()),
+        ("var-cache-api", "/var/cache/api", None, ()),
+        ("secret-etc-api-tls", "/etc/api/tls", "api-tls", ("tls.crt",)),
     ]
+
+
+def test_the_api_token_is_mounted_only_for_services_that_ask():
+    chart = built(minimal_service("a"), minimal_service("b", automountServiceAccountToken=True))
+    services = chart.values.model_dump(by_alias=True)["services"]
+    assert services["a"]["serviceAccount"]["automount"] is False
+    assert services["b"]["serviceAccount"]["automount"] is True
+
+
+def test_volume_names_are_unique_dns_labels_however_the_paths_are_spelled():
+    deep = "/" + "/".join(["very-long-directory-name"] * 4)
+    service = minimal_service(
+        writablePaths=["/var/lib/api", "/var-lib/api", deep],
+        secretMounts=[{"secretName": "tls", "path": deep + "/tls"}],
+    )
+    names = [v.name for v in built(service).services[0].volumes]
+    assert names[:3] == ["tmp", "var-lib-api", "var-lib-api-2"]
+    assert len(set(names)) == len(names) == 5
+    assert all(len(n) <= 63 and re.fullmatch(DNS1123_LABEL, n) for n in names)

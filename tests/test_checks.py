@@ -54,21 +54,23 @@ def test_duplicate_services_and_ports_are_refused():
 
 
 def test_names_too_long_for_kubernetes_are_refused_with_the_room_left():
-    name = "s" + "x" * 57  # demo-<name>-test is 68 characters
+    name = "s" + "x" * 57  # demo-<name>-test is 68 characters, demo-<name> 63
     found = problems(minimal_spec(minimal_service(name)))
     assert found == [
-        f"services[0].name: the test Pod name 'demo-{name}-test' has 68 characters; "
-        "Kubernetes allows 63"
-    ]
-
-
-def test_a_statefulset_name_is_held_to_52_characters():
-    name = "s" + "x" * 47  # demo-<name> is 53 characters
-    found = problems(minimal_spec(minimal_service(name, workload="StatefulSet")))
-    assert found == [
-        f"services[0].name: the StatefulSet name 'demo-{name}' has 53 characters; "
+        f"services[0].name: the StatefulSet name 'demo-{name}' has 63 characters; "
         "Kubernetes allows 52"
     ]
+
+
+def test_every_service_fits_a_statefulset_name_since_values_may_switch_its_kind():
+    name = "s" + "x" * 47  # demo-<name> is 53 characters
+    for stateful in (True, False):
+        found = problems(minimal_spec(minimal_service(name, stateful=stateful)))
+        assert found == [
+            f"services[0].name: the StatefulSet name 'demo-{name}' has 53 characters; "
+            "Kubernetes allows 52"
+        ]
+    assert problems(minimal_spec(minimal_service(name[:-1]))) == []
 
 
 def test_generate_stops_on_errors_and_renders_nothing():
@@ -76,3 +78,39 @@ def test_generate_stops_on_errors_and_renders_nothing():
     with pytest.raises(ChartgenError) as caught:
         generate(spec)
     assert [d.where.path for d in caught.value.diagnostics] == ["services[0].metrics.port"]
+
+
+def test_egress_to_a_service_needs_the_service_and_one_of_its_ports():
+    client = minimal_service(
+        "client",
+        egress=[
+            {"service": "db", "ports": [{"port": 5432}]},
+            {"service": "api", "ports": [{"port": 8080}, {"port": 9999}]},
+        ],
+    )
+    assert problems(minimal_spec(minimal_service(), client)) == [
+        "services[1].egress[0].service: egress to 'db', which is not a service of this spec",
+        "services[1].egress[1].ports[1]: api does not declare port 9999/TCP",
+    ]
+
+
+def test_writable_paths_and_secret_mounts_each_take_their_own_directory():
+    service = minimal_service(
+        writablePaths=["/var/lib/api", "/tmp/cache", "/var/lib/api"],
+        secretMounts=[{"secretName": "tls", "path": "/var/lib"}],
+    )
+    assert problems(minimal_spec(service)) == [
+        "services[0].writablePaths[1]: /tmp/cache overlaps /tmp (always writable)",
+        "services[0].writablePaths[2]: /var/lib/api overlaps /var/lib/api (writablePaths[0])",
+        "services[0].secretMounts[0].path: /var/lib overlaps /var/lib/api (writablePaths[0])",
+    ]
+
+
+def test_a_secret_read_into_an_env_var_is_a_warning_not_an_error():
+    env = [{"name": "TOKEN", "secret": {"name": "creds", "key": "token"}}]
+    spec = ChartSpec.model_validate(minimal_spec(minimal_service(env=env)))
+    [found] = check_spec(spec, _where)
+    assert found.warning
+    assert found.where.path == "services[0].env[0].secret"
+    assert "secretMounts" in found.fix
+    generate(spec)  # a warning lets the render go on

@@ -245,5 +245,5 @@ def test_the_project_readme_example_service_renders_beside_the_vaultmesh_spec():
         [("vaultmesh.yaml", embedded_spec_text()), ("harbinger.yaml", match.group(1))]
     )
     files = generate(loaded.spec, loaded.sources.locate).files
-    assert "templates/harbinger/deployment.yaml" in files
+    assert "templates/harbinger/workload.yaml" in files
     assert "harbinger:signals:rate5m" in files["templates/harbinger/prometheus-rules.yaml"]

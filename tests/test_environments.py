@@ -19,11 +19,11 @@ BAD_VALUES = sorted((Path(__file__).parent / "bad_values").glob("*.yaml"))
 CHART = ROOT / "charts" / "vaultmesh"
 
 
-def test_the_environment_files_pass_the_check():
+def test_the_environment_files_pass_the_check(default_render):
     args = [arg for path in VALUES_FILES for arg in ("--values", path)]
     result = run("render", "--check", *args, cwd=ROOT)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "charts/vaultmesh is up to date (26 files)\n"
+    assert result.stdout == f"charts/vaultmesh is up to date ({len(default_render.files)} files)\n"
 
 
 @pytest.mark.parametrize("bad_values", BAD_VALUES, ids=[p.stem for p in BAD_VALUES])
@@ -76,16 +76,40 @@ def test_no_rendered_object_or_doc_holds_a_credential_in_the_clear(helm, values)
     for document in result.stdout.split("\n---\n"):
         problems = document_problems(yaml.compose(document), "manifest", "")
         assert [p for p in problems if "credential" in p.what] == []
-    # env vars named like credentials read Secrets, never literal values
-    env = [
-        entry
+    # credentials come from Secrets: mounted as files, or env vars with valueFrom
+    pods = [
+        doc["spec"]["template"]["spec"]
         for doc in load_all(result.stdout)
         if doc.get("kind") in ("Deployment", "StatefulSet")
-        for container in doc["spec"]["template"]["spec"]["containers"]
-        for entry in container.get("env", [])
     ]
-    secret_backed = [e for e in env if names_credential(e["name"])]
-    assert secret_backed, "the VaultMesh spec reads at least one credential from a Secret"
-    assert all("valueFrom" in e and "value" not in e for e in secret_backed)
+    env = [e for pod in pods for c in pod["containers"] for e in c.get("env", [])]
+    assert all("valueFrom" in e for e in env if names_credential(e["name"]))
+    secret_volumes = [
+        v["secret"]["secretName"] for pod in pods for v in pod.get("volumes", []) if "secret" in v
+    ]
+    assert secret_volumes == ["vaultmesh-anchor"]
     for block in re.findall(r"```yaml\n(.*?)```", (CHART / "README.md").read_text(), re.S):
         assert document_problems(yaml.compose(block), "README.md", "") == []
+
+
+def test_a_stateful_service_as_a_multi_replica_deployment_warns_and_fails_under_strict(
+    tmp_path, snapshot
+):
+    values = tmp_path / "drift.yaml"
+    values.write_text("services:\n  psi-field:\n    workload: Deployment\n    replicas: 2\n")
+    out = tmp_path / "warned"
+    warned = run("render", "--values", values, "--out", out)
+    assert warned.returncode == 0, warned.stderr
+    assert f"{values}:3: services.psi-field.workload: warning: psi-field keeps state" in (
+        warned.stderr
+    )
+    assert out.is_dir()
+    stderr = refused_leaving_chart_untouched(tmp_path, "--strict", "--values", values)
+    assert stderr.replace(str(tmp_path), "<tmp>") == snapshot
+    # one replica, or a StatefulSet, is fine
+    for fix in (
+        "    workload: StatefulSet\n    replicas: 2\n",
+        "    workload: Deployment\n    replicas: 1\n",
+    ):
+        values.write_text("services:\n  psi-field:\n" + fix)
+        assert run("render", "--strict", "--check", "--values", values, cwd=ROOT).returncode == 0

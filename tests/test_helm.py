@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import kubernetes_validate
@@ -28,8 +29,13 @@ def by_kind_and_name(docs: list[dict]) -> dict[tuple[str, str], dict]:
     return {(d["kind"], d["metadata"]["name"]): d for d in docs}
 
 
-def container(docs: list[dict], kind: str, name: str) -> dict:
-    return by_kind_and_name(docs)[(kind, name)]["spec"]["template"]["spec"]["containers"][0]
+def workloads(docs: list[dict]) -> dict[str, dict]:
+    """Deployments and StatefulSets by name."""
+    return {d["metadata"]["name"]: d for d in docs if d["kind"] in ("Deployment", "StatefulSet")}
+
+
+def container(docs: list[dict], name: str) -> dict:
+    return workloads(docs)[name]["spec"]["template"]["spec"]["containers"][0]
 
 
 def test_there_is_a_values_file_per_environment():
@@ -48,7 +54,19 @@ def test_helm_lint_strict_passes_with_each_values_file(helm, default_chart):
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_every_object_passes_kubernetes_strict_validation(helm, default_chart, values, version):
     docs = template(helm, default_chart, "-f", values)
-    assert len(docs) == 15  # 3 x (ServiceAccount, Service, Deployment, rules ConfigMap, test Pod)
+    kinds = Counter(d["kind"] for d in docs)
+    # per service: ServiceAccount, Service, workload, rules ConfigMap, NetworkPolicy, and the
+    # test Job with its NetworkPolicy; psi-field's headless Service; a PDB per 2+ replicas
+    assert kinds == {
+        "ServiceAccount": 3,
+        "Service": 4,
+        "Deployment": 2,
+        "StatefulSet": 1,
+        "ConfigMap": 3,
+        "NetworkPolicy": 6,
+        "Job": 3,
+        "PodDisruptionBudget": 2 if values.stem == "production" else 1,
+    }
     for doc in docs:
         kubernetes_validate.validate(doc, version, strict=True)
 
@@ -60,17 +78,27 @@ def test_helm_template_output_matches_its_snapshot(helm, default_chart, values, 
     assert result.stdout == snapshot
 
 
-def test_staging_runs_the_scheduler_without_probes_and_production_with_all(helm, default_chart):
+def test_staging_probes_the_scheduler_on_metrics_and_production_on_health(helm, default_chart):
     staging = template(helm, default_chart, "-f", ROOT / "values" / "staging.yaml")
     production = template(helm, default_chart, "-f", ROOT / "values" / "production.yaml")
     probes = ("livenessProbe", "readinessProbe", "startupProbe")
-    scheduler = container(staging, "Deployment", "vaultmesh-scheduler")
-    assert not any(p in scheduler for p in probes)
-    assert all(p in container(staging, "Deployment", "vaultmesh-treaty") for p in probes)
+    scheduler = container(staging, "vaultmesh-scheduler")
+    assert [scheduler[p]["httpGet"] for p in probes] == [
+        {"path": "/metrics", "port": "metrics", "scheme": "HTTP"}
+    ] * 3
+    assert container(staging, "vaultmesh-treaty")["livenessProbe"]["httpGet"]["path"] == "/health"
     for service in ("scheduler", "psi-field", "treaty"):
-        assert all(p in container(production, "Deployment", f"vaultmesh-{service}") for p in probes)
-    prod_scheduler = container(production, "Deployment", "vaultmesh-scheduler")
+        checks = container(production, f"vaultmesh-{service}")
+        assert [checks[p]["httpGet"]["path"] for p in probes] == ["/health", "/ready", "/health"]
+    prod_scheduler = container(production, "vaultmesh-scheduler")
     assert prod_scheduler["startupProbe"]["failureThreshold"] == 30
+
+
+def test_a_probe_switched_off_in_values_is_not_rendered(helm, default_chart):
+    off = "services.scheduler.probes.liveness.enabled=false"
+    scheduler = container(template(helm, default_chart, "--set", off), "vaultmesh-scheduler")
+    assert "livenessProbe" not in scheduler
+    assert "readinessProbe" in scheduler
 
 
 def test_environments_override_replicas_resources_and_image_tag(helm, default_chart, tmp_path):
@@ -90,8 +118,7 @@ def test_environments_override_replicas_resources_and_image_tag(helm, default_ch
             }
         )
     )
-    docs = by_kind_and_name(template(helm, default_chart, "-f", override))
-    treaty = docs[("Deployment", "vaultmesh-treaty")]
+    treaty = workloads(template(helm, default_chart, "-f", override))["vaultmesh-treaty"]
     spec = treaty["spec"]["template"]["spec"]["containers"][0]
     assert treaty["spec"]["replicas"] == 4
     assert spec["image"] == "mirror.local:5000/vaultmesh/treaty:v1.0.3"
@@ -100,10 +127,10 @@ def test_environments_override_replicas_resources_and_image_tag(helm, default_ch
 
 
 def test_the_pods_carry_the_prometheus_scrape_annotations(helm, default_chart):
-    docs = by_kind_and_name(template(helm, default_chart))
+    docs = workloads(template(helm, default_chart))
     expected = {"scheduler": "9091", "psi-field": "8000", "treaty": "8080"}
     for service, port in expected.items():
-        pod = docs[("Deployment", f"vaultmesh-{service}")]["spec"]["template"]["metadata"]
+        pod = docs[f"vaultmesh-{service}"]["spec"]["template"]["metadata"]
         assert pod["annotations"] == {
             "prometheus.io/scrape": "true",
             "prometheus.io/port": port,
@@ -114,7 +141,7 @@ def test_the_pods_carry_the_prometheus_scrape_annotations(helm, default_chart):
 def test_a_digest_pins_the_image_over_the_tag(helm, default_chart):
     digest = "sha256:" + "0" * 64
     docs = template(helm, default_chart, "--set", f"services.scheduler.image.digest={digest}")
-    image = container(docs, "Deployment", "vaultmesh-scheduler")["image"]
+    image = container(docs, "vaultmesh-scheduler")["image"]
     assert image == f"registry.vaultmesh.internal/vaultmesh/scheduler@{digest}"
 
 
@@ -127,6 +154,18 @@ def test_a_digest_pins_the_image_over_the_tag(helm, default_chart):
         ({"services": {"treaty": {"image": {"pullPolicy": "Sometimes"}}}}, "pullPolicy"),
         ({"services": {"treaty": {"resources": {"limits": {"memory": "lots"}}}}}, "memory"),
         ({"services": {"treaty": {"probes": {"liveness": {"enabled": "yes"}}}}}, "want boolean"),
+        ({"services": {"treaty": {"image": {"tag": "latest"}}}}, "tag"),
+        ({"services": {"treaty": {"workload": "DaemonSet"}}}, "workload"),
+        ({"services": {"treaty": {"resources": {"limits": {"memory": None}}}}}, "memory"),
+        ({"services": {"treaty": {"resources": {"requests": {"cpu": None}}}}}, "cpu"),
+        ({"podSecurityContext": {"runAsUser": 0}}, "runAsUser"),
+        ({"podSecurityContext": {"runAsNonRoot": False}}, "runAsNonRoot"),
+        ({"securityContext": {"allowPrivilegeEscalation": True}}, "allowPrivilegeEscalation"),
+        ({"securityContext": {"readOnlyRootFilesystem": False}}, "readOnlyRootFilesystem"),
+        ({"securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}, "capabilities"),
+        ({"securityContext": {"capabilities": None}}, "capabilities"),
+        ({"podSecurityContext": {"seccompProfile": None}}, "seccompProfile"),
+        ({"networkPolicy": {"dns": None}}, "dns"),
     ],
 )
 def test_values_that_break_the_schema_fail_helm_template(
@@ -150,8 +189,8 @@ def test_the_chart_works_as_a_subchart_with_globals_from_its_parent(helm, defaul
     )
     (parent / "charts" / "vaultmesh").symlink_to(default_chart)
     docs = template(helm, parent)
-    assert container(docs, "Deployment", "vaultmesh-treaty")["image"].startswith("parent.registry/")
-    assert not any(d["kind"] == "Pod" for d in docs)
+    assert container(docs, "vaultmesh-treaty")["image"].startswith("parent.registry/")
+    assert not any(d["kind"] == "Job" for d in docs)
 
 
 def test_strings_yaml_1_1_would_misread_reach_kubernetes_unchanged(helm, tmp_path):
@@ -168,7 +207,7 @@ def test_strings_yaml_1_1_would_misread_reach_kubernetes_unchanged(helm, tmp_pat
 
 
 def test_a_statefulset_gets_a_headless_service_and_passes_validation(helm, tmp_path):
-    spec = ChartSpec.model_validate(minimal_spec(minimal_service(workload="StatefulSet")))
+    spec = ChartSpec.model_validate(minimal_spec(minimal_service(stateful=True)))
     out = tmp_path / "demo"
     write_chart(generate(spec).files, out)
     docs = by_kind_and_name(template(helm, out))

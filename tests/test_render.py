@@ -72,8 +72,10 @@ def test_the_committed_chart_is_the_rendered_chart(default_render):
 def test_one_file_set_per_service(default_render):
     for service in ("scheduler", "psi-field", "treaty"):
         assert {
-            f"templates/{service}/deployment.yaml",
+            f"templates/{service}/workload.yaml",
             f"templates/{service}/service.yaml",
+            f"templates/{service}/networkpolicy.yaml",
+            f"templates/{service}/poddisruptionbudget.yaml",
             f"templates/{service}/serviceaccount.yaml",
             f"templates/tests/{service}-test.yaml",
         } <= set(default_render.files)

@@ -20,6 +20,7 @@ def test_a_minimal_spec_validates_with_defaults_filled_in():
     spec = SpecFile.model_validate(minimal_spec())
     service = spec.services[0]
     assert service.workload == "Deployment"
+    assert service.automountServiceAccountToken is False
     assert service.replicas == 1
     assert service.image.pullPolicy == "IfNotPresent"
     assert service.metrics is not None and service.metrics.path == "/metrics"
@@ -89,3 +90,38 @@ def test_models_are_frozen_once_validated():
     service = Service.model_validate(minimal_service())
     with pytest.raises(ValidationError):
         service.replicas = 3  # type: ignore[misc]
+
+
+def test_every_container_declares_cpu_and_memory_requests_and_a_memory_limit():
+    service = minimal_service()
+    del service["resources"]
+    assert errors_of(Service, service) == ["resources: Field required"]
+    service = minimal_service(resources={"requests": {"cpu": "1"}, "limits": {"cpu": "1"}})
+    assert errors_of(Service, service) == [
+        "resources.requests.memory: Field required",
+        "resources.limits.memory: Field required",
+    ]
+
+
+def test_a_stateful_service_defaults_to_a_statefulset():
+    assert Service.model_validate(minimal_service(stateful=True)).workload == "StatefulSet"
+
+
+@pytest.mark.parametrize(
+    ("rule", "complaint"),
+    [
+        ({"ports": [{"port": 443}]}, "exactly one of service or cidr"),
+        ({"service": "db", "cidr": "10.0.0.0/8", "ports": [{"port": 1}]}, "exactly one of"),
+        ({"service": "db", "except": ["10.0.0.0/8"], "ports": [{"port": 1}]}, "narrows a cidr"),
+        ({"cidr": "10.0.0.0", "ports": [{"port": 1}]}, "should match pattern"),
+        ({"cidr": "0.0.0.0/0", "ports": []}, "at least 1 item"),
+    ],
+)
+def test_an_egress_rule_names_one_destination_and_its_ports(rule, complaint):
+    assert any(complaint in msg for msg in errors_of(Service, minimal_service(egress=[rule])))
+
+
+@pytest.mark.parametrize("path", ["tmp", "/", "/var/", "/var//lib", "/var/../etc", "/a/./b"])
+def test_writable_paths_are_absolute_directories_without_dot_segments(path):
+    [error] = errors_of(Service, minimal_service(writablePaths=[path]))
+    assert error.startswith("writablePaths.0:")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chartgen.spec.monitoring import Alert, MetricFamily, RecordingRule
 from chartgen.spec.probes import Probes
 from chartgen.spec.types import (
     STRICT_CONFIG,
+    AbsolutePath,
+    Cidr,
     EnvName,
     HttpPath,
     ImageDigest,
@@ -23,8 +25,12 @@ from chartgen.spec.types import (
     SecretName,
     ServiceName,
     check_limits_cover_requests,
+    exactly_one,
     spec_error,
 )
+
+#: Always writable (an emptyDir), since the root filesystem is read-only.
+ALWAYS_WRITABLE = "/tmp"
 
 
 class Image(BaseModel):
@@ -59,22 +65,31 @@ class Port(BaseModel):
     protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
 
 
-class Quantities(BaseModel):
-    """CPU and memory amounts."""
+class Requests(BaseModel):
+    """What the scheduler reserves: both CPU and memory, so placement sees the real size."""
+
+    model_config = STRICT_CONFIG
+
+    cpu: Quantity
+    memory: Quantity
+
+
+class Limits(BaseModel):
+    """The most the container may use: memory always; CPU optional (it throttles)."""
 
     model_config = STRICT_CONFIG
 
     cpu: Quantity | None = None
-    memory: Quantity | None = None
+    memory: Quantity
 
 
 class Resources(BaseModel):
-    """Requests and limits of the container."""
+    """Requests and limits of the container; every container declares both."""
 
     model_config = STRICT_CONFIG
 
-    requests: Quantities = Quantities()
-    limits: Quantities = Quantities()
+    requests: Requests
+    limits: Limits
 
     @model_validator(mode="after")
     def _limits_cover_requests(self) -> Resources:
@@ -103,11 +118,56 @@ class EnvVar(BaseModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> EnvVar:
-        if (self.value is None) == (self.secret is None):
-            raise spec_error(
-                "an env var needs exactly one of value or secret",
-                "set value: for plain text, or secret: {name, key} to read an existing Secret",
-            )
+        exactly_one(
+            self,
+            "an env var",
+            ("value", "secret"),
+            "set value: for plain text, or secret: {name, key} to read an existing Secret",
+        )
+        return self
+
+
+class SecretMount(BaseModel):
+    """An existing Secret mounted read-only as files, one file per key, under a directory."""
+
+    model_config = STRICT_CONFIG
+
+    secretName: SecretName = Field(description="Name of an existing Secret.")
+    path: AbsolutePath = Field(description="Directory of the files, e.g. /var/run/secrets/app.")
+    keys: list[SecretKey] = Field([], description="Keys to mount; empty mounts every key.")
+    optional: bool = Field(False, description="Start even if the Secret or a key is missing.")
+
+
+class EgressPort(BaseModel):
+    """A destination port of outgoing traffic."""
+
+    model_config = STRICT_CONFIG
+
+    port: PortNumber
+    protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
+
+
+class EgressRule(BaseModel):
+    """Traffic the service starts: to another service of the spec, or to an address block."""
+
+    model_config = ConfigDict(**STRICT_CONFIG, populate_by_name=True)
+
+    description: str = ""
+    service: ServiceName | None = Field(None, description="Another service of this spec.")
+    cidr: Cidr | None = Field(None, description="An address block outside the cluster.")
+    except_: list[Cidr] = Field([], alias="except", description="Blocks inside cidr to refuse.")
+    ports: list[EgressPort] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> EgressRule:
+        exactly_one(
+            self,
+            "an egress rule",
+            ("service", "cidr"),
+            "set service: <name> for a service of this spec, or cidr: 203.0.113.0/24",
+        )
+        if self.except_ and self.cidr is None:
+            raise spec_error("'except' narrows a cidr", "remove 'except', or use cidr:")
         return self
 
 
@@ -129,15 +189,36 @@ class Service(BaseModel):
     name: ServiceName
     description: str = ""
     image: Image
-    workload: Literal["Deployment", "StatefulSet"] = "Deployment"
+    stateful: bool = Field(
+        False,
+        description="Each pod keeps its own state: runs as a StatefulSet by default "
+        "(the chart value services.<name>.workload switches it).",
+    )
     replicas: int = Field(1, ge=0)
     ports: list[Port] = Field(min_length=1)
-    resources: Resources = Resources()
+    resources: Resources
     env: list[EnvVar] = []
+    secretMounts: list[SecretMount] = []
+    writablePaths: list[AbsolutePath] = Field(
+        [],
+        description="Directories the container writes to besides /tmp (the root filesystem "
+        "is read-only); each gets an emptyDir.",
+    )
+    egress: list[EgressRule] = Field(
+        [], description="Outgoing traffic the NetworkPolicy admits (DNS is always admitted)."
+    )
+    automountServiceAccountToken: bool = Field(
+        False, description="Mount the Kubernetes API token: only for services that call the API."
+    )
     probes: Probes = Probes()
     metrics: MetricsEndpoint | None = None
     recordingRules: list[RecordingRule] = []
     alerts: list[Alert] = []
+
+    @property
+    def workload(self) -> Literal["Deployment", "StatefulSet"]:
+        """The default workload kind: StatefulSet for stateful services."""
+        return "StatefulSet" if self.stateful else "Deployment"
 
     def port_number(self, ref: str | int) -> int | None:
         """The number of a declared port given by name or number, or None if undeclared."""

@@ -6,7 +6,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Protocol
 
-from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 #: Every spec and values model rejects unknown fields and is immutable once validated.
@@ -29,6 +29,8 @@ IMAGE_REPOSITORY = r"^[a-z0-9]+([._-]{1,2}[a-z0-9]+)*(/[a-z0-9]+([._-]{1,2}[a-z0
 REGISTRY = r"^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]+)?(/[a-z0-9._-]+)*$"
 # Kubernetes resource.Quantity, e.g. 100m, 0.5, 128Mi, 1G, 1e3
 QUANTITY = r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$"
+ABSOLUTE_PATH = r"^(/[A-Za-z0-9._@+-]+)+$"
+CIDR = r"^([0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}|[0-9a-fA-F:]+/[0-9]{1,3})$"
 ENV_NAME = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$"
 SECRET_KEY = r"^[-._a-zA-Z0-9]+$"
 
@@ -48,6 +50,13 @@ SemVer = Annotated[str, StringConstraints(pattern=SEMVER), Field(description="Se
 def spec_error(what: str, fix: str) -> PydanticCustomError:
     """A validation error that carries how to fix it (shown as the diagnostic's fix line)."""
     return PydanticCustomError("spec", what, {"fix": fix})
+
+
+def exactly_one(model: BaseModel, what: str, fields: tuple[str, str], fix: str) -> None:
+    """Refuse a model that sets both or neither of two alternative fields."""
+    first, second = (getattr(model, name) is not None for name in fields)
+    if first == second:
+        raise spec_error(f"{what} needs exactly one of {fields[0]} or {fields[1]}", fix)
 
 
 def _has_letter(name: str) -> str:
@@ -79,6 +88,25 @@ Registry = Annotated[str, StringConstraints(pattern=REGISTRY, max_length=255)]
 EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME)]
 SecretName = Annotated[str, StringConstraints(pattern=DNS1123_SUBDOMAIN, max_length=253)]
 SecretKey = Annotated[str, StringConstraints(pattern=SECRET_KEY, max_length=253)]
+
+
+def _no_dot_segments(path: str) -> str:
+    if any(part in (".", "..") for part in path.split("/")):
+        raise spec_error(f"{path!r} has a '.' or '..' segment", "write the path without them")
+    return path
+
+
+AbsolutePath = Annotated[
+    str,
+    StringConstraints(pattern=ABSOLUTE_PATH, max_length=1024),
+    AfterValidator(_no_dot_segments),
+    Field(description="Absolute directory path, e.g. /var/lib/app (no '..', no trailing '/')."),
+]
+Cidr = Annotated[
+    str,
+    StringConstraints(pattern=CIDR),
+    Field(description="An IPv4 or IPv6 address block, e.g. 203.0.113.0/24."),
+]
 HttpPath = Annotated[str, StringConstraints(pattern=r"^/\S*$")]
 Seconds = Annotated[int, Field(ge=0)]
 PositiveInt = Annotated[int, Field(ge=1)]
@@ -108,8 +136,11 @@ def quantity_value(text: str) -> Decimal:
 
 
 class _Quantities(Protocol):
-    cpu: str | None
-    memory: str | None
+    @property
+    def cpu(self) -> str | None: ...
+
+    @property
+    def memory(self) -> str | None: ...
 
 
 def check_limits_cover_requests(requests: _Quantities, limits: _Quantities) -> None:
