@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chartgen.docs import MonitoringDocs, monitoring_docs
+from chartgen.helmtest import metrics_check_script
 from chartgen.rules import RulesView, alert_values, all_alerts, promtool_tests, rules_view
 from chartgen.spec import ChartSpec, Probe, Service
 from chartgen.values import (
@@ -86,6 +87,7 @@ class ServiceView:
     rules: RulesView | None
     test_port: int
     test_path: str
+    test_script: str
 
     @property
     def stateful(self) -> bool:
@@ -177,6 +179,9 @@ def service_view(service: Service) -> ServiceView:
         rules=rules_view(service),
         test_port=scrape.port if scrape else first.port,
         test_path=scrape.path if scrape else "/",
+        test_script=metrics_check_script(
+            service.name, service.metrics.families if service.metrics else []
+        ),
     )
 
 
