@@ -88,9 +88,12 @@ class PrometheusAPI:
                 body = error.read()
                 envelope = _decode(body)
                 if envelope is None:
-                    raise self._error(
-                        f"{request.full_url} answered HTTP {error.code}, not the Prometheus API"
-                    ) from None
+                    what = f"{request.full_url} answered HTTP {error.code} {error.reason}"
+                    if error.code in RETRY_STATUSES:
+                        what += f" ({_attempts(self.retries)})"
+                    elif error.code == 404:
+                        what += ": not the Prometheus API"
+                    raise self._error(what) from None
                 raise self._error(
                     f"{request.full_url}: {envelope.get('errorType')}: {envelope.get('error')}"
                 ) from None
@@ -102,8 +105,7 @@ class PrometheusAPI:
                 if isinstance(reason, socket.timeout | TimeoutError):
                     reason = f"no answer within {self.timeout:g}s"
                 raise self._error(
-                    f"cannot reach Prometheus at {self.url} "
-                    f"({self.retries + 1} attempt{'s' * bool(self.retries)}): {reason}"
+                    f"cannot reach Prometheus at {self.url} ({_attempts(self.retries)}): {reason}"
                 ) from None
         envelope = _decode(body)
         if envelope is None:
@@ -125,3 +127,7 @@ def _decode(body: bytes) -> dict[str, Any] | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) and "status" in data else None
+
+
+def _attempts(retries: int) -> str:
+    return f"{retries + 1} attempt{'s' * bool(retries)}"

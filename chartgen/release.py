@@ -92,7 +92,11 @@ def release(spec: ChartSpec, values: dict[str, Any]) -> Release:
         service_values = values["services"][service.name]
         if not service_values["enabled"]:
             continue
-        if service.metrics is not None:
+        # Scraped through the pod annotations, or through a ServiceMonitor.
+        scraped = (
+            service_values.get("metrics", {}).get("scrape") or values["serviceMonitor"]["enabled"]
+        )
+        if service.metrics is not None and scraped:
             services.append(
                 ExpectedService(
                     service.name,

@@ -229,8 +229,9 @@ def verify_release(
     active = api.get("targets", state="active")["activeTargets"]
     checks += target_checks(release, active, namespace)
     families = sum(len(s.families) for s in release.services)
-    progress(f"checking {_plural(families, 'metric family')}")
-    checks += family_checks(release, api.query(families_query(release, namespace)))
+    if families:
+        progress(f"checking {_plural(families, 'metric family')}")
+        checks += family_checks(release, api.query(families_query(release, namespace)))
     progress(f"checking {_plural(len(release.rules), 'rule')}")
     groups = api.get("rules")["groups"]
     checks += rule_checks(release, groups)
@@ -294,7 +295,7 @@ def families_query(release: Release, namespace: str | None) -> str:
     """One instant query for the names of every declared series present, by job."""
     names = sorted({n for s in release.services for _, series in s.families for n in series})
     jobs = sorted(s.name for s in release.services)
-    selector = f'{{__name__=~"{"|".join(names) or "^$"}", job=~"{"|".join(jobs) or "^$"}"}}'
+    selector = f'{{__name__=~"{"|".join(names)}", job=~"{"|".join(jobs)}"}}'
     if namespace is not None:
         # The target's namespace: up carries it even where a series has its own namespace label.
         selector = f"{selector} and on (job, instance) up{{namespace={json.dumps(namespace)}}}"

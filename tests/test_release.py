@@ -151,3 +151,14 @@ def test_a_values_file_that_is_not_a_mapping_is_refused(built, tmp_path):
         release_values(built.chart, [bad])
     [diagnostic] = caught.value.diagnostics
     assert diagnostic.what == "a values file must be a mapping, found list"
+
+
+def test_a_service_prometheus_does_not_scrape_is_not_expected_to_have_targets(built, tmp_path):
+    unscraped = {"services": {"treaty": {"metrics": {"scrape": False}}}}
+    override = tmp_path / "unscraped.yaml"
+    override.write_text(dump_yaml(unscraped))
+    shipped = release(built.spec, release_values(built.chart, [override]))
+    assert [s.name for s in shipped.services] == ["scheduler", "psi-field"]
+    override.write_text(dump_yaml({**unscraped, "serviceMonitor": {"enabled": True}}))
+    shipped = release(built.spec, release_values(built.chart, [override]))
+    assert [s.name for s in shipped.services] == ["scheduler", "psi-field", "treaty"]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -353,11 +355,42 @@ def test_a_server_that_does_not_answer_times_out_within_the_bound():
     assert elapsed < 10
 
 
+class Unavailable(BaseHTTPRequestHandler):
+    """Answers every request with 503, as a Prometheus that is still starting."""
+
+    requests = 0
+
+    def do_GET(self) -> None:
+        type(self).requests += 1
+        self.send_error(503)
+
+    def log_message(self, format, *args) -> None:
+        """Keep the test output clean."""
+
+
+def test_503_is_retried_a_bounded_number_of_times():
+    server = ThreadingHTTPServer((LOOPBACK, 0), Unavailable)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        result = verify(f"http://{LOOPBACK}:{server.server_address[1]}", "--retries", "2")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 2
+    assert Unavailable.requests == 3
+    assert "/api/v1/status/runtimeinfo answered HTTP 503 Service Unavailable (3 attempts)" in (
+        result.stderr
+    )
+
+
 def test_a_url_that_is_not_prometheus_is_a_clear_error():
     with Exporter("") as exporter:
         result = verify(f"http://{exporter.address}", "--retries", "0")
     assert result.returncode == 2
-    assert "answered HTTP 404, not the Prometheus API" in result.stderr
+    assert "/api/v1/targets?state=active answered HTTP 404 Not Found: not the Prometheus API" in (
+        result.stderr
+    )
     assert verify("ftp://example.com", "--retries", "0").stderr.startswith(
         "--prometheus-url: error: 'ftp://example.com' is not an http(s) URL"
     )
