@@ -48,6 +48,8 @@ class Check:
     checked: int
     failed: int
     problems: tuple[Problem, ...] = ()
+    #: Items found that nobody declared (rules of the chart's groups these values do not ship).
+    extra: int = 0
 
     @property
     def ok(self) -> bool:
@@ -64,7 +66,7 @@ class Check:
             return "reload ok" if self.ok else "reload failed"
         if self.kind == FAMILIES:
             return f"{good}/{self.checked} present"
-        return f"{good}/{self.checked} ok"
+        return f"{good}/{self.checked} ok" + (f" +{self.extra} extra" if self.extra else "")
 
 
 @dataclass(frozen=True)
@@ -111,9 +113,9 @@ class Report:
         return all(c.ok for c in self.checks) and not self.failing_alerts
 
     def totals(self, kind: str) -> tuple[int, int]:
-        """(checked, failed) over every service for one kind of check."""
+        """(checked, failed) over every service for one kind of check; extras count as failed."""
         checks = [c for c in self.checks if c.kind == kind]
-        return sum(c.checked for c in checks), sum(c.failed for c in checks)
+        return sum(c.checked for c in checks), sum(c.failed + c.extra for c in checks)
 
     def summary(self) -> str:
         """One line: how much was checked, how much failed, and the alerts."""
@@ -151,7 +153,10 @@ class Report:
         return line
 
     def table(self) -> str:
-        """The readable report: one table of checks, problems and alerts, then the summary."""
+        """The readable report: one table of checks, problems and alerts, then the summary.
+
+        An alert's status is its state, or FAIL when --fail-on-firing makes it fail the run.
+        """
         rows: list[tuple[str, ...]] = [("CHECK", "SERVICE", "STATUS", "RESULT", "DETAIL")]
         for check in self.checks:
             details = [str(p) for p in check.problems] or [""]
@@ -161,12 +166,10 @@ class Report:
         failing = set(self.failing_alerts)
         for alert in self.alerts:
             state = "FAIL" if alert in failing else alert.state
-            rows.append(
-                (f"alert {alert.state}", alert.service, state, alert.severity, alert.describe())
-            )
+            rows.append(("alert", alert.service, state, alert.severity, alert.describe()))
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         lines = [
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+            "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True))
             + "  "
             + row[4]
             for row in rows
@@ -192,6 +195,7 @@ class Report:
                     "ok": c.ok,
                     "checked": c.checked,
                     "failed": c.failed,
+                    "extra": c.extra,
                     "problems": [vars(p) for p in c.problems],
                 }
                 for c in self.checks
@@ -328,8 +332,8 @@ def rule_checks(release: Release, groups: Sequence[dict[str, Any]]) -> list[Chec
         if not expected and not loaded:
             continue
         kind = RECORDING if group_name.endswith(".recording") else ALERTING
-        problems, failed = _group_problems(group_name, expected, loaded)
-        checks.append(Check(kind, service, len(expected), len(failed), tuple(problems)))
+        problems, failed, extra = _group_problems(group_name, expected, loaded)
+        checks.append(Check(kind, service, len(expected), len(failed), tuple(problems), len(extra)))
     return checks
 
 
@@ -337,69 +341,62 @@ def _group_problems(
     group: str,
     expected: Sequence[ExpectedRule],
     loaded: Sequence[tuple[dict[str, Any], dict[str, Any]]],
-) -> tuple[list[Problem], set[str]]:
-    """The problems of one rule group, and the names of the rules they concern."""
+) -> tuple[list[Problem], set[str], set[str]]:
+    """The problems of one rule group, the shipped rules that failed, and the extra rules."""
+    if expected and not loaded:
+        missing = Problem(
+            "missing",
+            f"group {group}",
+            f"not loaded; the chart ships it in {expected[0].file} "
+            f"({_plural(len(expected), 'rule')}: {', '.join(r.name for r in expected)})",
+        )
+        return [missing], {r.name for r in expected}, set()
     problems: list[Problem] = []
     failed: set[str] = set()
-    if expected and not loaded:
-        problems.append(
-            Problem(
-                "missing",
-                f"group {group}",
-                f"not loaded; the chart ships it in {expected[0].file} "
-                f"({_plural(len(expected), 'rule')}: {', '.join(r.name for r in expected)})",
-            )
-        )
-        return problems, {r.name for r in expected}
+    extra: set[str] = set()
     counts = Counter(rule["name"] for _, rule in loaded)
     wanted = {r.name: r for r in expected}
     for shipped in expected:
         if shipped.name not in counts:
             problems.append(Problem("missing", shipped.name))
             failed.add(shipped.name)
+        elif counts[shipped.name] > 1:
+            problems.append(
+                Problem("duplicate", shipped.name, f"loaded {counts[shipped.name]} times")
+            )
+            failed.add(shipped.name)
     for source, rule in loaded:
         name = rule["name"]
         want = wanted.get(name)
         if want is None:
+            file = source.get("file", "?")
             problems.append(
-                Problem(
-                    "extra",
-                    name,
-                    f"loaded from {source.get('file', '?')}, not shipped with these values",
-                )
+                Problem("extra", name, f"loaded from {file}, not shipped with these values")
             )
-            failed.add(name)
+            extra.add(name)
             continue
-        if rule.get("health") != "ok":
-            problems.append(
-                Problem("unhealthy", name, rule.get("lastError") or "not evaluated yet")
-            )
-            failed.add(name)
-        if want.type == "alerting":
-            severity = rule.get("labels", {}).get("severity", "")
-            if severity != want.severity:
-                problems.append(
-                    Problem(
-                        "differs",
-                        name,
-                        f"severity {severity or 'none'}, the chart ships {want.severity}",
-                    )
-                )
-                failed.add(name)
-            if float(rule.get("duration", 0)) != want.for_seconds:
-                problems.append(
-                    Problem(
-                        "differs",
-                        name,
-                        f"for {rule.get('duration', 0)}s, the chart ships {want.for_seconds:g}s",
-                    )
-                )
-                failed.add(name)
-    for name, count in sorted(counts.items()):
-        if count > 1 and name in wanted:
-            problems.append(Problem("extra", name, f"loaded {count} times"))
-            failed.add(name)
-    return list(dict.fromkeys(problems)), failed
+        found = _rule_problems(rule, want)
+        problems += found
+        failed |= {name} if found else set()
+    return list(dict.fromkeys(problems)), failed, extra
+
+
+def _rule_problems(rule: dict[str, Any], want: ExpectedRule) -> list[Problem]:
+    """A loaded rule that the chart ships: healthy, and an alert's severity and for as shipped."""
+    name = rule["name"]
+    problems = []
+    if rule.get("health") != "ok":
+        problems.append(Problem("unhealthy", name, rule.get("lastError") or "not evaluated yet"))
+    if want.type == "alerting":
+        severity = rule.get("labels", {}).get("severity", "")
+        if severity != want.severity:
+            detail = f"severity {severity or 'none'}, the chart ships {want.severity}"
+            problems.append(Problem("differs", name, detail))
+        duration = float(rule.get("duration", 0))
+        if duration != want.for_seconds:
+            detail = f"for {duration:g}s, the chart ships {want.for_seconds:g}s"
+            problems.append(Problem("differs", name, detail))
+    return problems
 
 
 def active_alerts(

@@ -30,7 +30,7 @@ from .promharness import (
     scrape_targets,
 )
 from .rulefiles import rule_files, write_rule_files
-from .specdata import dump_yaml
+from .specdata import dump_yaml, minimal_service, minimal_spec
 from .staging_state import (
     NAMESPACE,
     PSI_FIELD_1,
@@ -142,7 +142,7 @@ def test_the_observed_staging_state_verifies_with_the_three_firing_alerts(health
         "verify", "--prometheus-url", healthy.url, "--values", STAGING, "--values", fire_now
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    checks = [r[:4] for r in rows(result.stdout) if not r[0].startswith("alert ")]
+    checks = [r[:4] for r in rows(result.stdout) if r[0] != "alert"]
     assert checks == [
         ("prometheus", "-", "ok", "reload ok"),
         ("targets", "scheduler", "ok", "1/1 up"),
@@ -157,11 +157,11 @@ def test_the_observed_staging_state_verifies_with_the_three_firing_alerts(health
         ("recording rules", "treaty", "ok", "11/11 ok"),
         ("alerting rules", "treaty", "ok", "7/7 ok"),
     ]
-    alerts = [r for r in rows(result.stdout) if r[0].startswith("alert ")]
+    alerts = [r for r in rows(result.stdout) if r[0] == "alert"]
     assert [(*r[:4], r[4].split()[0]) for r in alerts] == [
-        ("alert firing", "psi-field", "firing", "warning", "PsiFieldPodDrift"),
-        ("alert firing", "psi-field", "firing", "warning", "PsiFieldPredictionErrorHigh"),
-        ("alert firing", "treaty", "firing", "warning", "TreatyNoRequests"),
+        ("alert", "psi-field", "firing", "warning", "PsiFieldPodDrift"),
+        ("alert", "psi-field", "firing", "warning", "PsiFieldPredictionErrorHigh"),
+        ("alert", "treaty", "firing", "warning", "TreatyNoRequests"),
     ]
     assert alerts[0][4] == "PsiFieldPodDrift namespace=aurora-staging"
     assert alerts[1][4].endswith(" namespace=aurora-staging pod=psi-field-1")
@@ -209,7 +209,7 @@ def test_fail_on_firing_fails_at_that_severity_or_worse_only(healthy, fire_now):
     args = ("--values", STAGING, "--values", fire_now, "--fail-on-firing")
     warning = verify(healthy.url, *args, "warning")
     assert warning.returncode == 1
-    assert [r[2] for r in rows(warning.stdout) if r[0] == "alert firing"] == ["FAIL"] * 3
+    assert [r[2] for r in rows(warning.stdout) if r[0] == "alert"] == ["FAIL"] * 3
     assert warning.stdout.endswith(
         "; 3 firing at warning or worse fail the run (--fail-on-firing)\n"
     )
@@ -229,10 +229,10 @@ def test_a_namespace_selects_its_targets_and_alerts(healthy, fire_now):
         "namespace=vaultmesh; check the pods and their prometheus.io/* annotations",
     )
     assert row(other.stdout, "metric families", "treaty")[2:4] == ("FAIL", "0/6 present")
-    assert not [r for r in rows(other.stdout) if r[0].startswith("alert ")]
+    assert not [r for r in rows(other.stdout) if r[0] == "alert"]
 
 
-def test_rules_deployed_with_other_values_differ_and_are_named(healthy, tmp_path):
+def test_rules_deployed_with_other_values_differ_and_are_named(healthy, fire_now, tmp_path):
     # The live rules fire at once (for: 0s); the defaults ship them with their own for.
     result = verify(healthy.url)
     assert result.returncode == 1
@@ -244,13 +244,69 @@ def test_rules_deployed_with_other_values_differ_and_are_named(healthy, tmp_path
     result = verify(healthy.url, "--values", STAGING, "--values", off)
     assert "extra TreatyNoRequests: loaded from " in result.stdout
     assert "treaty.rules.yaml, not shipped with these values" in result.stdout
+    # An alert whose severity the values changed, but not the loaded rules.
+    severity = tmp_path / "severity.yaml"
+    severity.write_text(dump_yaml({"alerts": {"TreatyRttHigh": {"severity": "critical"}}}))
+    result = verify(healthy.url, "--values", STAGING, "--values", fire_now, "--values", severity)
+    assert result.returncode == 1
+    assert row(result.stdout, "alerting rules", "treaty")[2:] == (
+        "FAIL",
+        "6/7 ok",
+        "differs TreatyRttHigh: severity warning, the chart ships critical",
+    )
+
+
+def test_another_spec_is_verified_against_what_it_declares(healthy, tmp_path):
+    families = [
+        {"name": "treaty_fill_rate", "type": "gauge", "help": "Fill rate."},
+        {"name": "treaty_queue_depth", "type": "gauge", "help": "Queued requests."},
+    ]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        dump_yaml(
+            minimal_spec(minimal_service("treaty", metrics={"port": "http", "families": families}))
+        )
+    )
+    result = verify(healthy.url, "--spec", spec)
+    assert result.returncode == 1
+    assert row(result.stdout, "targets", "treaty")[2:4] == ("ok", "1/1 up")
+    assert row(result.stdout, "metric families", "treaty")[2:] == (
+        "FAIL",
+        "1/2 present",
+        "missing treaty_queue_depth",
+    )
+    # This spec ships no treaty rules: the ones loaded in its groups are extra.
+    status, count, detail = row(result.stdout, "recording rules", "treaty")[2:]
+    assert (status, count) == ("FAIL", "0/0 ok +11 extra")
+    assert detail.startswith("extra treaty:fill_rate:avg: loaded from ")
+    assert not [r for r in rows(result.stdout) if r[1] in ("psi-field", "scheduler")]
 
 
 def test_a_target_down_fails_and_names_the_pod(shipped_rules, fire_now):
     with prometheus_on(healthy_staging(), list(shipped_rules.values()), set()) as (prom, running):
         running[PSI_FIELD_1].stop()
-        prom.wait_until(lambda: prom.query("up == 0"), 10, message="psi-field-1 down")
+        # The first failed scrape may end in EOF or a reset; from then on it is refused.
+        prom.wait_until(
+            lambda: any("connection refused" in t["lastError"] for t in prom.targets()),
+            10,
+            message="psi-field-1 refusing scrapes",
+        )
         result = verify(prom.url, "--values", STAGING, "--values", fire_now)
+        as_json = verify(prom.url, "--values", STAGING, "--values", fire_now, "--output", "json")
+    assert as_json.returncode == 1
+    report = json.loads(as_json.stdout)
+    assert report["ok"] is False
+    assert report["totals"]["targets"] == {"checked": 4, "failed": 1}
+    [failed] = [c for c in report["checks"] if not c["ok"]]
+    assert (failed["kind"], failed["service"], failed["checked"], failed["failed"]) == (
+        "targets",
+        "psi-field",
+        2,
+        1,
+    )
+    [problem] = failed["problems"]
+    assert (problem["what"], problem["item"].split()[0]) == ("down", PSI_FIELD_1[1])
+    assert "connection refused" in problem["detail"]
     assert result.returncode == 1
     status, count, detail = row(result.stdout, "targets", "psi-field")[2:]
     assert (status, count) == ("FAIL", "1/2 up")
@@ -284,7 +340,7 @@ def test_a_missing_metric_family_fails_and_is_named_per_service(live, fire_now):
     assert ": 1 metric family failed;" in summary(result.stdout)
 
 
-def test_a_rule_file_that_fails_to_load_and_a_failing_rule_are_named(
+def test_a_rule_file_that_fails_to_load_a_failing_rule_and_a_duplicate_are_named(
     shipped_rules, fire_now, tmp_path
 ):
     # psi:density:avg now fails on every evaluation: the two pods match many-to-many.
@@ -297,7 +353,12 @@ def test_a_rule_file_that_fails_to_load_and_a_failing_rule_are_named(
             'psi_field_density{job="psi-field"} + on () psi_field_density{job="psi-field"}',
         )
     )
-    loaded = [shipped_rules["scheduler.rules.yaml"], psi_field]
+    # The scheduler's file is mounted twice: its rule is loaded twice.
+    scheduler = shipped_rules["scheduler.rules.yaml"]
+    (tmp_path / "again").mkdir()
+    again = tmp_path / "again" / scheduler.name
+    again.write_text(scheduler.read_text())
+    loaded = [scheduler, again, psi_field]
     with prometheus_on(healthy_staging(), loaded, set()) as (prom, _):
         # The treaty file arrives with a duplicate key: the reload fails, the others stay.
         treaty = shipped_rules["treaty.rules.yaml"]
@@ -326,7 +387,12 @@ def test_a_rule_file_that_fails_to_load_and_a_failing_rule_are_named(
     assert (status, count) == ("FAIL", "9/10 ok")
     assert detail.startswith("unhealthy psi:density:avg: found duplicate series for the match")
     assert row(out, "alerting rules", "psi-field")[2:4] == ("ok", "5/5 ok")
-    assert ": 19 rules, 1 config reload failed;" in summary(out)
+    assert row(out, "recording rules", "scheduler")[2:] == (
+        "FAIL",
+        "0/1 ok",
+        "duplicate vaultmesh:l3_availability: loaded 2 times",
+    )
+    assert ": 20 rules, 1 config reload failed;" in summary(out)
 
 
 def test_an_unreachable_url_is_a_connection_error_with_exit_2():
@@ -406,3 +472,8 @@ def test_bad_values_are_a_usage_error_with_file_and_line(tmp_path):
     missing = verify(f"http://{LOOPBACK}:9", "--values", tmp_path / "nope.yaml")
     assert missing.returncode == 2
     assert "does not exist" in missing.stderr
+    bad_spec = verify(
+        f"http://{LOOPBACK}:9", "--spec", ROOT / "tests" / "bad_specs" / "bad-name.yaml"
+    )
+    assert bad_spec.returncode == 2
+    assert "bad-name.yaml:" in bad_spec.stderr and "fix:" in bad_spec.stderr
