@@ -462,7 +462,7 @@ def test_a_url_that_is_not_prometheus_is_a_clear_error():
     )
 
 
-def test_bad_values_are_a_usage_error_with_file_and_line(tmp_path):
+def test_bad_values_a_bad_spec_or_no_url_are_usage_errors_with_exit_2(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("alerts:\n  TreatyRttHigh:\n    severity: page\n")
     result = verify(f"http://{LOOPBACK}:9", "--values", bad)
@@ -477,3 +477,6 @@ def test_bad_values_are_a_usage_error_with_file_and_line(tmp_path):
     )
     assert bad_spec.returncode == 2
     assert "bad-name.yaml:" in bad_spec.stderr and "fix:" in bad_spec.stderr
+    no_url = CliRunner().invoke(main, ["verify"])
+    assert no_url.exit_code == 2
+    assert "Missing option '--prometheus-url'" in no_url.stderr
