@@ -27,7 +27,7 @@ from chartgen.values import (
     values_model,
 )
 
-#: Image of the `helm test` pods: small, and ships wget.
+#: Image of the `helm test` pods: small, with the sh, wget, grep and timeout the check runs.
 TEST_IMAGE = ImageValues(
     registry="docker.io", repository="library/busybox", tag="1.37.0", pullPolicy="IfNotPresent"
 )

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from chartgen.errors import ChartgenError, Location
 from chartgen.promapi import PrometheusAPI
 from chartgen.release import ExpectedRule, Release
 
@@ -227,6 +228,24 @@ def verify_release(
     progress: Callable[[str], None] = lambda _: None,
 ) -> Report:
     """Check the live Prometheus against what the release ships."""
+    try:
+        return _verify(api, release, namespace, fail_on_firing, progress)
+    except (KeyError, TypeError, AttributeError) as err:
+        raise ChartgenError.single(
+            f"{api.url} answered in a shape the Prometheus API does not have "
+            f"({type(err).__name__}: {err})",
+            fix="point --prometheus-url at a Prometheus server",
+            where=Location(api.url),
+        ) from None
+
+
+def _verify(
+    api: PrometheusAPI,
+    release: Release,
+    namespace: str | None,
+    fail_on_firing: str | None,
+    progress: Callable[[str], None],
+) -> Report:
     progress(f"reading {api.url}")
     checks = list(reload_checks(api.get("status/runtimeinfo", missing_ok=True)))
     progress(f"checking the scrape targets of {_plural(len(release.services), 'service')}")

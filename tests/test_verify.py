@@ -434,15 +434,42 @@ class Unavailable(BaseHTTPRequestHandler):
         """Keep the test output clean."""
 
 
-def test_503_is_retried_a_bounded_number_of_times():
-    server = ThreadingHTTPServer((LOOPBACK, 0), Unavailable)
+class EmptyAnswers(BaseHTTPRequestHandler):
+    """Answers every request with a successful API envelope around no data."""
+
+    def do_GET(self) -> None:
+        body = json.dumps({"status": "success", "data": {}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args) -> None:
+        """Keep the test output clean."""
+
+
+def verify_against(handler: type[BaseHTTPRequestHandler], *args: str) -> Outcome:
+    """chartgen verify against a loopback server answering with `handler`."""
+    server = ThreadingHTTPServer((LOOPBACK, 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        result = verify(f"http://{LOOPBACK}:{server.server_address[1]}", "--retries", "2")
+        return verify(f"http://{LOOPBACK}:{server.server_address[1]}", *args)
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_an_answer_in_another_shape_is_a_clear_error_not_a_traceback():
+    result = verify_against(EmptyAnswers, "--retries", "0")
+    assert result.returncode == 2
+    assert "answered in a shape the Prometheus API does not have (KeyError: " in result.stderr
+    assert "activeTargets" in result.stderr
+
+
+def test_503_is_retried_a_bounded_number_of_times():
+    result = verify_against(Unavailable, "--retries", "2")
     assert result.returncode == 2
     assert Unavailable.requests == 3
     assert "/api/v1/status/runtimeinfo answered HTTP 503 Service Unavailable (3 attempts)" in (
