@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chartgen.docs import MonitoringDocs, monitoring_docs
+from chartgen.helmtest import metrics_check_script
 from chartgen.rules import RulesView, alert_values, all_alerts, promtool_tests, rules_view
 from chartgen.spec import ChartSpec, Probe, Service
 from chartgen.spec.service import ALWAYS_WRITABLE
@@ -29,7 +30,7 @@ from chartgen.values import (
     values_model,
 )
 
-#: Image of the `helm test` pods: small, and ships wget.
+#: Image of the `helm test` pods: small, with the sh, wget, grep and timeout the check runs.
 TEST_IMAGE = ImageValues(
     registry="docker.io", repository="library/busybox", tag="1.37.0", pullPolicy="IfNotPresent"
 )
@@ -105,6 +106,7 @@ class ServiceView:
     rules: RulesView | None
     test_port: int
     test_path: str
+    test_script: str
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,9 @@ def service_view(service: Service) -> ServiceView:
         rules=rules_view(service),
         test_port=scrape.port if scrape else first.port,
         test_path=scrape.path if scrape else "/",
+        test_script=metrics_check_script(
+            service.name, service.metrics.families if service.metrics else []
+        ),
     )
 
 

@@ -88,3 +88,11 @@ def helm_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
         else:
             merged[key] = value
     return merged
+
+
+def raise_for_values_files(chart: ChartView, paths: Sequence[Path]) -> list[Diagnostic]:
+    """Stop with every error of the values files; return their warnings."""
+    problems = check_values_files(chart, paths)
+    if any(not problem.warning for problem in problems):
+        raise ChartgenError(problems)
+    return problems

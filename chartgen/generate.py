@@ -1,4 +1,4 @@
-"""The pipeline in one call: spec -> checks -> build -> render."""
+"""The pipeline in one call: spec -> checks -> build (-> render)."""
 
 from __future__ import annotations
 
@@ -23,12 +23,26 @@ class Generated:
     warnings: tuple[Diagnostic, ...]
 
 
-def generate(spec: ChartSpec, locate: Locate | None = None) -> Generated:
-    """Check, build and render a spec; ``locate`` maps spec paths back to files and lines."""
+@dataclass(frozen=True)
+class Built:
+    """A checked spec and the chart model built from it, with any warnings."""
+
+    spec: ChartSpec
+    chart: ChartView
+    warnings: tuple[Diagnostic, ...]
+
+
+def checked_build(spec: ChartSpec, locate: Locate | None = None) -> Built:
+    """Check and build a spec; ``locate`` maps spec paths back to files and lines."""
     diagnostics = check_spec(spec, locate or _spec_path)
     raise_for_errors(diagnostics)
-    chart = build(spec)
-    return Generated(chart, render(chart), tuple(diagnostics))
+    return Built(spec, build(spec), tuple(diagnostics))
+
+
+def generate(spec: ChartSpec, locate: Locate | None = None) -> Generated:
+    """Check, build and render a spec; ``locate`` maps spec paths back to files and lines."""
+    built = checked_build(spec, locate)
+    return Generated(built.chart, render(built.chart), built.warnings)
 
 
 def _spec_path(loc: Sequence[str | int]) -> Location:
@@ -39,3 +53,9 @@ def generate_from_files(paths: Sequence[Path] = ()) -> Generated:
     """Load spec files (the embedded VaultMesh spec when none) and render the chart."""
     loaded = load_spec(paths)
     return generate(loaded.spec, loaded.sources.locate)
+
+
+def build_from_files(paths: Sequence[Path] = ()) -> Built:
+    """Load spec files (the embedded VaultMesh spec when none) and build the chart model."""
+    loaded = load_spec(paths)
+    return checked_build(loaded.spec, loaded.sources.locate)

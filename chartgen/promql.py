@@ -40,6 +40,13 @@ def format_number(value: float | int) -> str:
     return repr(value)
 
 
+def duration_seconds(text: str) -> float:
+    """Seconds of a Prometheus duration such as 5m or 1h30m ("0s" and "0" are zero)."""
+    if text in ("0", "0s"):
+        return 0.0
+    return float(promql_parser.parse_duration(text).total_seconds())
+
+
 def metric_names(expr: str) -> set[str]:
     """The metric names an expression reads; raises ValueError if it does not parse."""
     tree = promql_parser.parse(expr)

@@ -414,7 +414,9 @@ class TestsValues(ValuesModel):
     """The `helm test` pods that reach each service."""
 
     enabled: bool = Field(True, description="Render the helm test hooks.")
-    image: ImageValues = Field(description="A small image with wget (busybox).")
+    image: ImageValues = Field(
+        description="A small image with sh, wget, grep and timeout (busybox)."
+    )
     resources: ResourcesValues = Field(description="Requests and limits of the test pods.")
 
 

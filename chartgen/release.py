@@ -1,0 +1,128 @@
+"""A release of the chart: its values (defaults, then values files) and what it ships for them.
+
+This is what `chartgen verify` expects to find in Prometheus: the scraped services with their
+metric families, and the rule groups the rules ConfigMaps hold for those values. It mirrors
+the chart's templates, and a test holds it to what `helm template` renders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from chartgen.build import ChartView
+from chartgen.environments import VALUES_SECRET_FIX, helm_merge, raise_for_values_files
+from chartgen.errors import ChartgenError
+from chartgen.load import SourceFile, parse_yaml, validation_diagnostics
+from chartgen.promql import duration_seconds
+from chartgen.spec import ChartSpec
+
+RuleType = Literal["recording", "alerting"]
+
+
+@dataclass(frozen=True)
+class ExpectedService:
+    """A deployed, scraped service: how many targets, and the series of each metric family."""
+
+    name: str
+    replicas: int
+    families: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class ExpectedRule:
+    """One rule the release ships; alerts carry their severity and `for` in seconds."""
+
+    service: str
+    group: str
+    file: str
+    type: RuleType
+    name: str
+    severity: str = ""
+    for_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Release:
+    """What the chart deploys for a set of values."""
+
+    chart: str
+    services: tuple[ExpectedService, ...]
+    rules: tuple[ExpectedRule, ...]
+    #: Every rule group the chart can ship, by name, with its service: rules loaded in these
+    #: groups belong to the chart, expected or not.
+    groups: dict[str, str]
+
+
+def release_values(chart: ChartView, files: Sequence[Path] = ()) -> dict[str, Any]:
+    """The chart's default values with each values file merged over them, in order, validated.
+
+    Each file is first checked on its own, as `chartgen render --values` does, so problems
+    point at its lines; then the files are merged in order, as `helm -f a -f b` does.
+    """
+    raise_for_values_files(chart, files)
+    merged: dict[str, Any] = chart.values.model_dump(by_alias=True, exclude_none=True)
+    for path in files:
+        text = path.read_text("utf-8")
+        merged = helm_merge(merged, parse_yaml(str(path), text, VALUES_SECRET_FIX, "values file"))
+    try:
+        chart.values_schema_model.model_validate(merged, strict=True)
+    except ValidationError as err:
+        together = SourceFile(" + ".join(map(str, files)), "", merged)
+        raise ChartgenError(
+            validation_diagnostics(err, together, chart.values_schema_model)
+        ) from None
+    return merged
+
+
+def release(spec: ChartSpec, values: dict[str, Any]) -> Release:
+    """What the chart ships for validated values: scraped services and rules, in spec order."""
+    services = []
+    rules: list[ExpectedRule] = []
+    groups: dict[str, str] = {}
+    rules_values = values["rules"]
+    ships_rules = rules_values["configMap"]["enabled"] or rules_values["prometheusRule"]["enabled"]
+    for service in spec.services:
+        recording_group, alerts_group = f"{service.name}.recording", f"{service.name}.alerts"
+        groups |= {recording_group: service.name, alerts_group: service.name}
+        service_values = values["services"][service.name]
+        if not service_values["enabled"]:
+            continue
+        # Scraped through the pod annotations, or through a ServiceMonitor.
+        scraped = (
+            service_values.get("metrics", {}).get("scrape") or values["serviceMonitor"]["enabled"]
+        )
+        if service.metrics is not None and scraped:
+            services.append(
+                ExpectedService(
+                    service.name,
+                    service_values["replicas"],
+                    tuple((f.name, f.series_names()) for f in service.metrics.families),
+                )
+            )
+        if not ships_rules:
+            continue
+        file = f"{service.name}.rules.yaml"
+        rules += [
+            ExpectedRule(service.name, recording_group, file, "recording", r.record)
+            for r in service.recordingRules
+        ]
+        for alert in service.alerts:
+            settings = values["alerts"][alert.alert]
+            if settings["enabled"]:
+                rules.append(
+                    ExpectedRule(
+                        service.name,
+                        alerts_group,
+                        file,
+                        "alerting",
+                        alert.alert,
+                        settings["severity"],
+                        duration_seconds(settings["for"]),
+                    )
+                )
+    return Release(spec.chart.name, tuple(services), tuple(rules), groups)

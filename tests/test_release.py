@@ -1,0 +1,164 @@
+"""A release's values and what it ships: computed in Python, held to what helm renders."""
+
+from __future__ import annotations
+
+import pytest
+
+from chartgen.errors import ChartgenError
+from chartgen.generate import build_from_files
+from chartgen.promql import duration_seconds
+from chartgen.release import release, release_values
+
+from .conftest import ROOT
+from .specdata import dump_yaml, load_all
+
+STAGING = ROOT / "values" / "staging.yaml"
+PRODUCTION = ROOT / "values" / "production.yaml"
+
+
+@pytest.fixture(scope="module")
+def built():
+    return build_from_files()
+
+
+def shipped_by_helm(helm, chart, values_files) -> set[tuple]:
+    """(group, type, name, severity, for seconds) of every rule in the rendered chart."""
+    args = [a for path in values_files for a in ("-f", path)]
+    result = helm("template", "vaultmesh", chart, *args)
+    assert result.returncode == 0, result.stderr
+    groups = []
+    for doc in load_all(result.stdout):
+        if doc["kind"] == "ConfigMap" and doc["metadata"]["name"].endswith("-rules"):
+            groups += [g for text in doc["data"].values() for g in load_all(text)[0]["groups"]]
+        elif doc["kind"] == "PrometheusRule":
+            groups += doc["spec"]["groups"]
+    return {
+        (
+            group["name"],
+            "alerting" if "alert" in rule else "recording",
+            rule.get("alert") or rule["record"],
+            rule.get("labels", {}).get("severity", "") if "alert" in rule else "",
+            duration_seconds(rule["for"]) if "alert" in rule else 0.0,
+        )
+        for group in groups
+        for rule in group["rules"]
+    }
+
+
+def expected_by_release(built, values_files) -> set[tuple]:
+    shipped = release(built.spec, release_values(built.chart, values_files))
+    return {(r.group, r.type, r.name, r.severity, r.for_seconds) for r in shipped.rules}
+
+
+OVERRIDES = {
+    "alert-off-severity-and-for": {
+        "alerts": {
+            "TreatyNoRequests": {"enabled": False},
+            "PsiFieldDown": {"severity": "warning", "for": "1h30m"},
+        }
+    },
+    "service-off": {"services": {"treaty": {"enabled": False}}},
+    "all-psi-field-alerts-off": {
+        "alerts": {
+            name: {"enabled": False}
+            for name in (
+                "PsiFieldPredictionErrorHigh",
+                "PsiFieldPodDrift",
+                "PsiFieldDown",
+                "PsiFieldDensityAnomaly",
+                "PsiFieldTemporalEntropyHigh",
+            )
+        }
+    },
+    "prometheus-rule-only": {
+        "rules": {"configMap": {"enabled": False}, "prometheusRule": {"enabled": True}}
+    },
+    "no-rules": {"rules": {"configMap": {"enabled": False}}},
+}
+
+
+@pytest.mark.parametrize("name", ["defaults", "staging", "production", *OVERRIDES])
+def test_the_expected_rules_are_the_rules_helm_renders(helm, default_chart, built, tmp_path, name):
+    files = {"staging": [STAGING], "production": [PRODUCTION]}.get(name, [])
+    if name in OVERRIDES:
+        override = tmp_path / "override.yaml"
+        override.write_text(dump_yaml(OVERRIDES[name]))
+        files = [STAGING, override]
+    expected = expected_by_release(built, files)
+    assert expected == shipped_by_helm(helm, default_chart, files)
+    if name == "no-rules":
+        assert expected == set()
+    if name == "defaults":
+        assert len(expected) == 34
+
+
+def test_the_default_release_scrapes_the_three_services_with_19_families(built):
+    shipped = release(built.spec, release_values(built.chart))
+    assert [(s.name, s.replicas, len(s.families)) for s in shipped.services] == [
+        ("scheduler", 1, 6),
+        ("psi-field", 2, 7),
+        ("treaty", 1, 6),
+    ]
+    families = dict(shipped.services[0].families)
+    assert families["vmsh_anchor_duration_seconds"] == (
+        "vmsh_anchor_duration_seconds_bucket",
+        "vmsh_anchor_duration_seconds_sum",
+        "vmsh_anchor_duration_seconds_count",
+    )
+    assert set(shipped.groups) == {
+        f"{s}.{kind}"
+        for s in ("scheduler", "psi-field", "treaty")
+        for kind in ("recording", "alerts")
+    }
+
+
+def test_a_disabled_service_is_not_expected_to_be_scraped(built, tmp_path):
+    override = tmp_path / "off.yaml"
+    override.write_text(dump_yaml({"services": {"psi-field": {"enabled": False}}}))
+    shipped = release(built.spec, release_values(built.chart, [override]))
+    assert [s.name for s in shipped.services] == ["scheduler", "treaty"]
+
+
+def test_later_values_files_win(built, tmp_path):
+    first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
+    first.write_text(dump_yaml({"alerts": {"TreatyRttHigh": {"severity": "critical"}}}))
+    second.write_text(dump_yaml({"alerts": {"TreatyRttHigh": {"severity": "info"}}}))
+    values = release_values(built.chart, [first, second])
+    assert values["alerts"]["TreatyRttHigh"]["severity"] == "info"
+    assert values["alerts"]["TreatyRttHigh"]["for"] == "10m"
+
+
+def test_a_bad_value_is_reported_at_its_file_and_line(built, tmp_path):
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text("services:\n  scheduler:\n    replicas: 2\n")
+    bad.write_text("services:\n  treaty:\n    replicas: two\n    replcas: 1\n")
+    with pytest.raises(ChartgenError) as caught:
+        release_values(built.chart, [bad, good])
+    found = [(str(d.where), d.what) for d in caught.value.diagnostics]
+    assert found == [
+        (
+            f"{bad}:3: services.treaty.replicas",
+            "Input should be a valid integer, got str 'two'",
+        ),
+        (f"{bad}:4: services.treaty.replcas", "unknown field"),
+    ]
+
+
+def test_a_values_file_that_is_not_a_mapping_is_refused(built, tmp_path):
+    bad = tmp_path / "list.yaml"
+    bad.write_text("- a\n- b\n")
+    with pytest.raises(ChartgenError) as caught:
+        release_values(built.chart, [bad])
+    [diagnostic] = caught.value.diagnostics
+    assert diagnostic.what == "a values file must be a mapping, found list"
+
+
+def test_a_service_prometheus_does_not_scrape_is_not_expected_to_have_targets(built, tmp_path):
+    unscraped = {"services": {"treaty": {"metrics": {"scrape": False}}}}
+    override = tmp_path / "unscraped.yaml"
+    override.write_text(dump_yaml(unscraped))
+    shipped = release(built.spec, release_values(built.chart, [override]))
+    assert [s.name for s in shipped.services] == ["scheduler", "psi-field"]
+    override.write_text(dump_yaml({**unscraped, "serviceMonitor": {"enabled": True}}))
+    shipped = release(built.spec, release_values(built.chart, [override]))
+    assert [s.name for s in shipped.services] == ["scheduler", "psi-field", "treaty"]

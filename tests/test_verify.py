@@ -1,0 +1,509 @@
+"""chartgen verify against a real Prometheus on loopback, scraping the observed staging state."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from chartgen.cli import main
+from chartgen.load import load_spec
+from chartgen.rules import all_alerts
+
+from .conftest import ROOT, find_tool
+from .promharness import (
+    LOOPBACK,
+    Exporter,
+    Prometheus,
+    PrometheusError,
+    exporters,
+    free_port,
+    scrape_targets,
+)
+from .rulefiles import rule_files, write_rule_files
+from .specdata import dump_yaml, minimal_service, minimal_spec
+from .staging_state import (
+    NAMESPACE,
+    PSI_FIELD_1,
+    TREATY,
+    TREATY_VALUES,
+    healthy_staging,
+    treaty_text,
+)
+from .test_cli import run
+
+STAGING = ROOT / "values" / "staging.yaml"
+FIRING = {"PsiFieldPodDrift", "PsiFieldPredictionErrorHigh", "TreatyNoRequests"}
+HEALTHY_SUMMARY = (
+    "checked 4 targets, 19 metric families, 34 rules (22 recording, 12 alerting): "
+    "all present and healthy; 3 alerts firing (3 warning), 0 pending\n"
+)
+
+
+@pytest.fixture(scope="module")
+def fire_now(tmp_path_factory) -> Path:
+    """Values that set `for: 0s` on every alert, so alerts fire on their first evaluation."""
+    path = tmp_path_factory.mktemp("values") / "fire-now.yaml"
+    alerts = all_alerts(load_spec().spec)
+    path.write_text(dump_yaml({"alerts": {a.alert: {"for": "0s"} for a in alerts}}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def shipped_rules(helm, default_chart, fire_now, tmp_path_factory) -> dict[str, Path]:
+    """The rule files helm renders for staging with every alert firing at once, by file name."""
+    result = helm("template", "vaultmesh", default_chart, "-f", STAGING, "-f", fire_now)
+    assert result.returncode == 0, result.stderr
+    directory = tmp_path_factory.mktemp("rules")
+    files = rule_files(result.stdout)
+    return dict(zip(files, write_rule_files(files, directory), strict=True))
+
+
+@contextmanager
+def prometheus_on(
+    texts: dict, rule_paths: list[Path], firing: set[str] = FIRING
+) -> Iterator[tuple[Prometheus, dict[tuple[str, str], Exporter]]]:
+    """Exporters serving texts and a Prometheus scraping them, settled, with `firing` firing."""
+    with exporters(texts) as running:
+        targets = scrape_targets(running, NAMESPACE)
+        with Prometheus(find_tool("prometheus"), targets, rule_paths) as prom:
+            prom.wait_settled()
+            prom.wait_until(
+                lambda: (
+                    firing
+                    <= {a["labels"]["alertname"] for a in prom.alerts() if a["state"] == "firing"}
+                ),
+                15,
+                message=f"{sorted(firing)} firing",
+            )
+            yield prom, running
+
+
+@pytest.fixture(scope="module")
+def live(shipped_rules) -> Iterator[tuple[Prometheus, dict[tuple[str, str], Exporter]]]:
+    """The observed staging state, scraped and evaluated with the staging rules."""
+    with prometheus_on(healthy_staging(), list(shipped_rules.values())) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def healthy(live) -> Prometheus:
+    """The Prometheus of the observed staging state."""
+    return live[0]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def verify(prom_url: str, *args: str | Path) -> Outcome:
+    """chartgen verify in this process (fast); one test runs it as its own process too."""
+    result = CliRunner().invoke(main, ["verify", "--prometheus-url", prom_url, *map(str, args)])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Outcome(result.exit_code, result.stdout, result.stderr)
+
+
+COLUMNS = ("CHECK", "SERVICE", "STATUS", "RESULT", "DETAIL")
+
+
+def rows(stdout: str) -> list[tuple[str, ...]]:
+    """The table's rows as (check, service, status, result, detail), cut at the header's columns."""
+    header, *lines = stdout.split("\n\n", maxsplit=1)[0].splitlines()
+    starts = [header.index(name) for name in COLUMNS]
+    bounds = list(zip(starts, [*starts[1:], None], strict=True))
+    return [tuple(line[a:b].strip() for a, b in bounds) for line in lines]
+
+
+def row(stdout: str, check: str, service: str) -> tuple[str, ...]:
+    """The one row of a check and service; its further details are its continuation rows."""
+    [found] = [r for r in rows(stdout) if r[:2] == (check, service)]
+    return found
+
+
+def summary(stdout: str) -> str:
+    return stdout.splitlines()[-1]
+
+
+def test_the_observed_staging_state_verifies_with_the_three_firing_alerts(healthy, fire_now):
+    result = run(
+        "verify", "--prometheus-url", healthy.url, "--values", STAGING, "--values", fire_now
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    checks = [r[:4] for r in rows(result.stdout) if r[0] != "alert"]
+    assert checks == [
+        ("prometheus", "-", "ok", "reload ok"),
+        ("targets", "scheduler", "ok", "1/1 up"),
+        ("targets", "psi-field", "ok", "2/2 up"),
+        ("targets", "treaty", "ok", "1/1 up"),
+        ("metric families", "scheduler", "ok", "6/6 present"),
+        ("metric families", "psi-field", "ok", "7/7 present"),
+        ("metric families", "treaty", "ok", "6/6 present"),
+        ("recording rules", "scheduler", "ok", "1/1 ok"),
+        ("recording rules", "psi-field", "ok", "10/10 ok"),
+        ("alerting rules", "psi-field", "ok", "5/5 ok"),
+        ("recording rules", "treaty", "ok", "11/11 ok"),
+        ("alerting rules", "treaty", "ok", "7/7 ok"),
+    ]
+    alerts = [r for r in rows(result.stdout) if r[0] == "alert"]
+    assert [(*r[:4], r[4].split()[0]) for r in alerts] == [
+        ("alert", "psi-field", "firing", "warning", "PsiFieldPodDrift"),
+        ("alert", "psi-field", "firing", "warning", "PsiFieldPredictionErrorHigh"),
+        ("alert", "treaty", "firing", "warning", "TreatyNoRequests"),
+    ]
+    assert alerts[0][4] == "PsiFieldPodDrift namespace=aurora-staging"
+    assert alerts[1][4].endswith(" namespace=aurora-staging pod=psi-field-1")
+    assert result.stdout.endswith(f"\n\n{HEALTHY_SUMMARY}")
+    assert "Traceback" not in result.stderr
+
+
+def test_progress_goes_to_stderr_and_says_what_is_checked(healthy, fire_now):
+    result = verify(healthy.url, "--values", STAGING, "--values", fire_now)
+    assert result.stderr.splitlines() == [
+        f"verify: chart vaultmesh with values {STAGING}, {fire_now}: 3 scraped services, "
+        "19 metric families, 34 rules",
+        f"verify: reading {healthy.url}",
+        "verify: checking the scrape targets of 3 services",
+        "verify: checking 19 metric families",
+        "verify: checking 34 rules",
+        "verify: listing pending and firing alerts",
+    ]
+
+
+def test_json_output_carries_the_totals_checks_and_alerts(healthy, fire_now):
+    result = verify(healthy.url, "--values", STAGING, "--values", fire_now, "--output", "json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] is True
+    assert report["totals"] == {
+        "targets": {"checked": 4, "failed": 0},
+        "metric_families": {"checked": 19, "failed": 0},
+        "recording_rules": {"checked": 22, "failed": 0},
+        "alerting_rules": {"checked": 12, "failed": 0},
+    }
+    assert all(c["ok"] and c["problems"] == [] for c in report["checks"])
+    assert {(a["alert"], a["severity"], a["state"], a["fails"]) for a in report["alerts"]} == {
+        (name, "warning", "firing", False) for name in FIRING
+    }
+    assert report["summary"] + "\n" == HEALTHY_SUMMARY
+
+
+def test_the_output_is_the_same_on_every_run(healthy, fire_now):
+    args = ("--values", STAGING, "--values", fire_now)
+    assert verify(healthy.url, *args).stdout == verify(healthy.url, *args).stdout
+
+
+def test_fail_on_firing_fails_at_that_severity_or_worse_only(healthy, fire_now):
+    args = ("--values", STAGING, "--values", fire_now, "--fail-on-firing")
+    warning = verify(healthy.url, *args, "warning")
+    assert warning.returncode == 1
+    assert [r[2] for r in rows(warning.stdout) if r[0] == "alert"] == ["FAIL"] * 3
+    assert warning.stdout.endswith(
+        "; 3 firing at warning or worse fail the run (--fail-on-firing)\n"
+    )
+    assert verify(healthy.url, *args, "critical").returncode == 0
+    assert verify(healthy.url, *args, "info").returncode == 1
+
+
+def test_a_namespace_selects_its_targets_and_alerts(healthy, fire_now):
+    args = ("--values", STAGING, "--values", fire_now, "--namespace")
+    assert verify(healthy.url, *args, NAMESPACE).returncode == 0
+    other = verify(healthy.url, *args, "vaultmesh")
+    assert other.returncode == 1
+    assert row(other.stdout, "targets", "psi-field")[2:] == (
+        "FAIL",
+        "0/2 up",
+        "missing 2 of 2 targets: Prometheus has 0 target(s) with job=psi-field, "
+        "namespace=vaultmesh; check the pods and their prometheus.io/* annotations",
+    )
+    assert row(other.stdout, "metric families", "treaty")[2:4] == ("FAIL", "0/6 present")
+    assert not [r for r in rows(other.stdout) if r[0] == "alert"]
+
+
+def test_rules_deployed_with_other_values_differ_and_are_named(healthy, fire_now, tmp_path):
+    # The live rules fire at once (for: 0s); the defaults ship them with their own for.
+    result = verify(healthy.url)
+    assert result.returncode == 1
+    assert "differs TreatyNoRequests: for 0s, the chart ships 900s" in result.stdout
+    assert result.stdout.count("differs ") == 12
+    # An alert switched off in the values, but still loaded, is extra.
+    off = tmp_path / "off.yaml"
+    off.write_text(dump_yaml({"alerts": {"TreatyNoRequests": {"enabled": False, "for": "0s"}}}))
+    result = verify(healthy.url, "--values", STAGING, "--values", off)
+    assert "extra TreatyNoRequests: loaded from " in result.stdout
+    assert "treaty.rules.yaml, not shipped with these values" in result.stdout
+    # An alert whose severity the values changed, but not the loaded rules.
+    severity = tmp_path / "severity.yaml"
+    severity.write_text(dump_yaml({"alerts": {"TreatyRttHigh": {"severity": "critical"}}}))
+    result = verify(healthy.url, "--values", STAGING, "--values", fire_now, "--values", severity)
+    assert result.returncode == 1
+    assert row(result.stdout, "alerting rules", "treaty")[2:] == (
+        "FAIL",
+        "6/7 ok",
+        "differs TreatyRttHigh: severity warning, the chart ships critical",
+    )
+
+
+def test_another_spec_is_verified_against_what_it_declares(healthy, tmp_path):
+    families = [
+        {"name": "treaty_fill_rate", "type": "gauge", "help": "Fill rate."},
+        {"name": "treaty_queue_depth", "type": "gauge", "help": "Queued requests."},
+    ]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        dump_yaml(
+            minimal_spec(minimal_service("treaty", metrics={"port": "http", "families": families}))
+        )
+    )
+    result = verify(healthy.url, "--spec", spec)
+    assert result.returncode == 1
+    assert row(result.stdout, "targets", "treaty")[2:4] == ("ok", "1/1 up")
+    assert row(result.stdout, "metric families", "treaty")[2:] == (
+        "FAIL",
+        "1/2 present",
+        "missing treaty_queue_depth",
+    )
+    # This spec ships no treaty rules: the ones loaded in its groups are extra.
+    status, count, detail = row(result.stdout, "recording rules", "treaty")[2:]
+    assert (status, count) == ("FAIL", "0/0 ok +11 extra")
+    assert detail.startswith("extra treaty:fill_rate:avg: loaded from ")
+    assert not [r for r in rows(result.stdout) if r[1] in ("psi-field", "scheduler")]
+
+
+def test_a_target_down_fails_and_names_the_pod(shipped_rules, fire_now):
+    with prometheus_on(healthy_staging(), list(shipped_rules.values()), set()) as (prom, running):
+        running[PSI_FIELD_1].stop()
+        # The first failed scrape may end in EOF or a reset; from then on it is refused.
+        prom.wait_until(
+            lambda: any("connection refused" in t["lastError"] for t in prom.targets()),
+            10,
+            message="psi-field-1 refusing scrapes",
+        )
+        result = verify(prom.url, "--values", STAGING, "--values", fire_now)
+        as_json = verify(prom.url, "--values", STAGING, "--values", fire_now, "--output", "json")
+    assert as_json.returncode == 1
+    report = json.loads(as_json.stdout)
+    assert report["ok"] is False
+    assert report["totals"]["targets"] == {"checked": 4, "failed": 1}
+    [failed] = [c for c in report["checks"] if not c["ok"]]
+    assert (failed["kind"], failed["service"], failed["checked"], failed["failed"]) == (
+        "targets",
+        "psi-field",
+        2,
+        1,
+    )
+    [problem] = failed["problems"]
+    assert (problem["what"], problem["item"].split()[0]) == ("down", PSI_FIELD_1[1])
+    assert "connection refused" in problem["detail"]
+    assert result.returncode == 1
+    status, count, detail = row(result.stdout, "targets", "psi-field")[2:]
+    assert (status, count) == ("FAIL", "1/2 up")
+    assert detail.startswith(f"down {PSI_FIELD_1[1]} (127.0.0.1:")
+    assert "connection refused" in detail
+    assert row(result.stdout, "targets", "treaty")[2] == "ok"
+    assert summary(result.stdout).startswith(
+        "checked 4 targets, 19 metric families, 34 rules (22 recording, 12 alerting): "
+        "1 target failed;"
+    )
+
+
+def test_a_missing_metric_family_fails_and_is_named_per_service(live, fire_now):
+    prom, running = live
+    family = "treaty_provenance_coverage"
+    values = {k: v for k, v in TREATY_VALUES.items() if k != family}
+    running[TREATY].text = treaty_text(values)
+    try:
+        prom.wait_until(lambda: not prom.query(family), 10, message=f"{family} gone")
+        result = verify(prom.url, "--values", STAGING, "--values", fire_now)
+    finally:
+        running[TREATY].text = treaty_text()
+        prom.wait_until(lambda: prom.query(family), 10, message=f"{family} back")
+    assert result.returncode == 1
+    assert row(result.stdout, "metric families", "treaty")[2:] == (
+        "FAIL",
+        "5/6 present",
+        f"missing {family}",
+    )
+    assert row(result.stdout, "metric families", "psi-field")[2:4] == ("ok", "7/7 present")
+    assert ": 1 metric family failed;" in summary(result.stdout)
+
+
+def test_a_rule_file_that_fails_to_load_a_failing_rule_and_a_duplicate_are_named(
+    shipped_rules, fire_now, tmp_path
+):
+    # psi:density:avg now fails on every evaluation: the two pods match many-to-many.
+    psi_field = tmp_path / "psi-field.rules.yaml"
+    psi_field.write_text(
+        shipped_rules["psi-field.rules.yaml"]
+        .read_text()
+        .replace(
+            'avg by (job, namespace) (psi_field_density{job="psi-field"})',
+            'psi_field_density{job="psi-field"} + on () psi_field_density{job="psi-field"}',
+        )
+    )
+    # The scheduler's file is mounted twice: its rule is loaded twice.
+    scheduler = shipped_rules["scheduler.rules.yaml"]
+    (tmp_path / "again").mkdir()
+    again = tmp_path / "again" / scheduler.name
+    again.write_text(scheduler.read_text())
+    loaded = [scheduler, again, psi_field]
+    with prometheus_on(healthy_staging(), loaded, set()) as (prom, _):
+        # The treaty file arrives with a duplicate key: the reload fails, the others stay.
+        treaty = shipped_rules["treaty.rules.yaml"]
+        broken = tmp_path / "broken" / treaty.name
+        broken.parent.mkdir()
+        text = treaty.read_text()
+        broken.write_text(text.replace("    rules:\n", "    rules:\n    rules:\n", 1))
+        config = json.loads(prom.config_file.read_text())
+        config["rule_files"].append(str(broken))
+        prom.config_file.write_text(json.dumps(config))
+        with pytest.raises(PrometheusError, match="reload failed"):
+            prom.reload()
+        result = verify(prom.url, "--values", STAGING, "--values", fire_now)
+    assert result.returncode == 1
+    out = result.stdout
+    status, _, detail = row(out, "prometheus", "-")[2:]
+    assert (status, detail.split(":")[0]) == ("FAIL", "reload failed configuration")
+    status, count, detail = row(out, "recording rules", "treaty")[2:]
+    assert (status, count) == ("FAIL", "0/11 ok")
+    assert detail.startswith(
+        "missing group treaty.recording: not loaded; the chart ships it in treaty.rules.yaml "
+        "(11 rules: treaty:fill_rate:avg, treaty:fill_rate:min, "
+    )
+    assert row(out, "alerting rules", "treaty")[2:4] == ("FAIL", "0/7 ok")
+    status, count, detail = row(out, "recording rules", "psi-field")[2:]
+    assert (status, count) == ("FAIL", "9/10 ok")
+    assert detail.startswith("unhealthy psi:density:avg: found duplicate series for the match")
+    assert row(out, "alerting rules", "psi-field")[2:4] == ("ok", "5/5 ok")
+    assert row(out, "recording rules", "scheduler")[2:] == (
+        "FAIL",
+        "0/1 ok",
+        "duplicate vaultmesh:l3_availability: loaded 2 times",
+    )
+    assert ": 20 rules, 1 config reload failed;" in summary(out)
+
+
+def test_an_unreachable_url_is_a_connection_error_with_exit_2():
+    url = f"http://{LOOPBACK}:{free_port()}"
+    started = time.monotonic()
+    result = verify(url, "--retries", "1")
+    assert time.monotonic() - started < 20
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert f"{url}: error: cannot reach Prometheus at {url} (2 attempts): " in result.stderr
+    assert "Connection refused" in result.stderr
+    assert "fix: check --prometheus-url" in result.stderr
+
+
+def test_a_server_that_does_not_answer_times_out_within_the_bound():
+    with socket.socket() as listener:
+        listener.bind((LOOPBACK, 0))
+        listener.listen(4)
+        url = f"http://{LOOPBACK}:{listener.getsockname()[1]}"
+        started = time.monotonic()
+        result = verify(url, "--timeout", "0.5", "--retries", "1")
+        elapsed = time.monotonic() - started
+    assert result.returncode == 2
+    assert "(2 attempts): no answer within 0.5s" in result.stderr
+    assert elapsed < 10
+
+
+class Unavailable(BaseHTTPRequestHandler):
+    """Answers every request with 503, as a Prometheus that is still starting."""
+
+    requests = 0
+
+    def do_GET(self) -> None:
+        type(self).requests += 1
+        self.send_error(503)
+
+    def log_message(self, format, *args) -> None:
+        """Keep the test output clean."""
+
+
+class EmptyAnswers(BaseHTTPRequestHandler):
+    """Answers every request with a successful API envelope around no data."""
+
+    def do_GET(self) -> None:
+        body = json.dumps({"status": "success", "data": {}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args) -> None:
+        """Keep the test output clean."""
+
+
+def verify_against(handler: type[BaseHTTPRequestHandler], *args: str) -> Outcome:
+    """chartgen verify against a loopback server answering with `handler`."""
+    server = ThreadingHTTPServer((LOOPBACK, 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        return verify(f"http://{LOOPBACK}:{server.server_address[1]}", *args)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_answer_in_another_shape_is_a_clear_error_not_a_traceback():
+    result = verify_against(EmptyAnswers, "--retries", "0")
+    assert result.returncode == 2
+    assert "answered in a shape the Prometheus API does not have (KeyError: " in result.stderr
+    assert "activeTargets" in result.stderr
+
+
+def test_503_is_retried_a_bounded_number_of_times():
+    result = verify_against(Unavailable, "--retries", "2")
+    assert result.returncode == 2
+    assert Unavailable.requests == 3
+    assert "/api/v1/status/runtimeinfo answered HTTP 503 Service Unavailable (3 attempts)" in (
+        result.stderr
+    )
+
+
+def test_a_url_that_is_not_prometheus_is_a_clear_error():
+    with Exporter("") as exporter:
+        result = verify(f"http://{exporter.address}", "--retries", "0")
+    assert result.returncode == 2
+    assert "/api/v1/targets?state=active answered HTTP 404 Not Found: not the Prometheus API" in (
+        result.stderr
+    )
+    assert verify("ftp://example.com", "--retries", "0").stderr.startswith(
+        "--prometheus-url: error: 'ftp://example.com' is not an http(s) URL"
+    )
+
+
+def test_bad_values_a_bad_spec_or_no_url_are_usage_errors_with_exit_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("alerts:\n  TreatyRttHigh:\n    severity: page\n")
+    result = verify(f"http://{LOOPBACK}:9", "--values", bad)
+    assert result.returncode == 2
+    assert f"{bad}:3: alerts.TreatyRttHigh.severity: error: " in result.stderr
+    assert "Traceback" not in result.stderr
+    missing = verify(f"http://{LOOPBACK}:9", "--values", tmp_path / "nope.yaml")
+    assert missing.returncode == 2
+    assert "does not exist" in missing.stderr
+    bad_spec = verify(
+        f"http://{LOOPBACK}:9", "--spec", ROOT / "tests" / "bad_specs" / "bad-name.yaml"
+    )
+    assert bad_spec.returncode == 2
+    assert "bad-name.yaml:" in bad_spec.stderr and "fix:" in bad_spec.stderr
+    no_url = CliRunner().invoke(main, ["verify"])
+    assert no_url.exit_code == 2
+    assert "Missing option '--prometheus-url'" in no_url.stderr
