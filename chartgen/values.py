@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -22,6 +22,8 @@ from chartgen.spec.types import (
 VALUES_CONFIG = ConfigDict(extra="forbid", populate_by_name=True)
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # A Prometheus duration, as Go's regexp (and so helm's schema check) can read it.
+#: A decimal number as text: `helm --set x=0.7` passes decimals as strings.
+DecimalText = Annotated[str, StringConstraints(pattern=r"^-?[0-9]+(\.[0-9]+)?$")]
 DURATION_PATTERN = r"^(0|([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$"
 
 
@@ -233,7 +235,10 @@ def alerts_model(alerts: dict[str, tuple[str, dict[str, float | int]]]) -> type[
             ),
         }
         for param in params:
-            alert_fields[param] = (float, Field(description=f"Parameter ${param} of the expr."))
+            alert_fields[param] = (
+                float | DecimalText,
+                Field(description=f"Parameter ${param} of the expr."),
+            )
         fields[name] = (
             create_model(name, __base__=ValuesModel, __doc__=description, **alert_fields),
             Field(description=description),
