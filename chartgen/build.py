@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from chartgen.dashboards import DashboardView, dashboard_views
 from chartgen.rules import RulesView, alert_values, all_alerts, promtool_tests, rules_view
 from chartgen.spec import ChartSpec, Probe, Service
 from chartgen.values import (
+    DashboardValues,
     ExecAction,
     GlobalValues,
+    GrafanaDashboardsValues,
+    GrafanaValues,
     HTTPGetAction,
     ImageValues,
     MetricsValues,
@@ -22,6 +26,7 @@ from chartgen.values import (
     TestsValues,
     ValuesModel,
     alerts_model,
+    dashboards_model,
     values_model,
 )
 
@@ -105,6 +110,7 @@ class ChartView:
     values: ValuesModel
     values_schema_model: type[ValuesModel]
     rule_tests: dict[str, Any] | None
+    dashboards: tuple[DashboardView, ...]
 
 
 def build(spec: ChartSpec) -> ChartView:
@@ -124,7 +130,17 @@ def build(spec: ChartSpec) -> ChartView:
         chart_yaml["home"] = meta.home
     alerts = all_alerts(spec)
     alerts_values = alerts_model({a.alert: (a.summary, a.params) for a in alerts})
-    model = values_model({s.name: s.description for s in spec.services}, alerts_values)
+    dashboards_values = None
+    grafana: dict[str, Any] = {}
+    if spec.dashboards:
+        dashboards_values = dashboards_model({d.name: d.title for d in spec.dashboards})
+        grafana = {
+            "grafana": GrafanaValues(dashboards=GrafanaDashboardsValues(folder=meta.name)),
+            "dashboards": {d.name: DashboardValues() for d in spec.dashboards},
+        }
+    model = values_model(
+        {s.name: s.description for s in spec.services}, alerts_values, dashboards_values
+    )
     values = model.model_validate(
         {
             "global": GlobalValues(imageRegistry=meta.imageRegistry),
@@ -132,6 +148,7 @@ def build(spec: ChartSpec) -> ChartView:
             "securityContext": CONTAINER_SECURITY_CONTEXT,
             "services": {s.name: service_values(s) for s in spec.services},
             "alerts": {a.alert: alert_values(a) for a in alerts},
+            **grafana,
             "tests": TestsValues(image=TEST_IMAGE),
         }
     )
@@ -145,6 +162,7 @@ def build(spec: ChartSpec) -> ChartView:
         values=values,
         values_schema_model=model,
         rule_tests=promtool_tests(spec),
+        dashboards=dashboard_views(spec),
     )
 
 

@@ -24,6 +24,11 @@ SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # A Prometheus duration, as Go's regexp (and so helm's schema check) can read it.
 #: A decimal number as text: `helm --set x=0.7` passes decimals as strings.
 DecimalText = Annotated[str, StringConstraints(pattern=r"^-?[0-9]+(\.[0-9]+)?$")]
+#: A Kubernetes label or annotation key: an optional DNS prefix and '/', then a name.
+QUALIFIED_NAME = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
 DURATION_PATTERN = r"^(0|([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$"
 
 
@@ -215,6 +220,51 @@ class ServiceMonitorValues(ValuesModel):
     )
 
 
+class GrafanaDashboardsValues(ValuesModel):
+    """How the Grafana dashboard sidecar finds the dashboard ConfigMaps."""
+
+    enabled: bool = Field(True, description="Render the dashboard ConfigMaps.")
+    label: str = Field(
+        "grafana_dashboard",
+        pattern=QUALIFIED_NAME,
+        description="Label the sidecar selects on (its sidecar.dashboards.label).",
+    )
+    labelValue: str = Field("1", description="Value of that label (sidecar.dashboards.labelValue).")
+    folderAnnotation: str = Field(
+        "grafana_folder",
+        pattern=f"({QUALIFIED_NAME})|^$",
+        description="Annotation naming the folder (sidecar.dashboards.folderAnnotation); "
+        "empty leaves it out.",
+    )
+    folder: str = Field(description="Grafana folder of the dashboards.")
+
+
+class GrafanaValues(ValuesModel):
+    """Grafana integration."""
+
+    dashboards: GrafanaDashboardsValues = Field(description="Dashboards for the sidecar.")
+
+
+class DashboardValues(ValuesModel):
+    """One dashboard's switch."""
+
+    enabled: bool = Field(True, description="Ship this dashboard.")
+
+
+def dashboards_model(dashboards: dict[str, str]) -> type[ValuesModel]:
+    """Values of each dashboard (name -> title): its switch."""
+    fields: dict[str, Any] = {
+        name.replace("-", "_"): (
+            DashboardValues,
+            Field(default_factory=DashboardValues, alias=name, description=title),
+        )
+        for name, title in dashboards.items()
+    }
+    return create_model(
+        "Dashboards", __base__=ValuesModel, __doc__="Dashboards, by name.", **fields
+    )
+
+
 def alerts_model(alerts: dict[str, tuple[str, dict[str, float | int]]]) -> type[ValuesModel]:
     """Values of each alert (name -> (description, parameters)): switch, severity, for, params."""
     fields: dict[str, Any] = {}
@@ -265,9 +315,14 @@ class ValuesSchema(GenerateJsonSchema):
 
 
 def values_model(
-    services: dict[str, str], alerts: type[ValuesModel] | None = None
+    services: dict[str, str],
+    alerts: type[ValuesModel] | None = None,
+    dashboards: type[ValuesModel] | None = None,
 ) -> type[ValuesModel]:
-    """The values model of a chart with these services (name -> description) and alerts."""
+    """The values model of a chart: services (name -> description), alerts, dashboards.
+
+    The grafana and dashboards sections exist only when the spec has dashboards.
+    """
     fields: dict[str, Any] = {
         name.replace("-", "_"): (
             ServiceValues,
@@ -278,6 +333,12 @@ def values_model(
     services_model = create_model(
         "Services", __base__=ValuesModel, __doc__="One entry per service of the spec.", **fields
     )
+    grafana: dict[str, Any] = {}
+    if dashboards is not None:
+        grafana = {
+            "grafana": (GrafanaValues, Field(description="Grafana dashboard sidecar.")),
+            "dashboards": (dashboards, Field(description="Each dashboard: enabled.")),
+        }
     model: type[ValuesModel] = create_model(
         "Values",
         __base__=ValuesModel,
@@ -311,6 +372,7 @@ def values_model(
             alerts or create_model("Alerts", __base__=ValuesModel),
             Field(description="Each alert: enabled, severity, for, and its thresholds."),
         ),
+        **grafana,
         tests=(TestsValues, Field(description="helm test hooks.")),
     )
     return model

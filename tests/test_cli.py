@@ -35,14 +35,14 @@ def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProce
 def test_render_with_no_arguments_writes_charts_vaultmesh(tmp_path):
     result = run("render", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "wrote charts/vaultmesh (26 files)\n"
+    assert result.stdout == "wrote charts/vaultmesh (32 files)\n"
     assert read_tree(tmp_path / "charts" / "vaultmesh") == read_tree(ROOT / "charts" / "vaultmesh")
 
 
 def test_check_passes_on_the_committed_chart():
     result = run("render", "--check", cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout == "charts/vaultmesh is up to date (26 files)\n"
+    assert result.stdout == "charts/vaultmesh is up to date (32 files)\n"
 
 
 def test_check_fails_and_names_the_files_after_a_spec_change(tmp_path):
@@ -112,7 +112,7 @@ def test_schema_prints_the_json_schema_of_spec_files():
     assert result.exit_code == 0
     schema = json.loads(result.output)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert set(schema["properties"]) == {"chart", "services"}
+    assert set(schema["properties"]) == {"chart", "services", "dashboards"}
     service = schema["$defs"]["Service"]
     assert service["additionalProperties"] is False
     assert {"name", "image", "workload", "replicas", "ports", "probes", "metrics"} <= set(

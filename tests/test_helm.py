@@ -48,7 +48,8 @@ def test_helm_lint_strict_passes_with_each_values_file(helm, default_chart):
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_every_object_passes_kubernetes_strict_validation(helm, default_chart, values, version):
     docs = template(helm, default_chart, "-f", values)
-    assert len(docs) == 15  # 3 x (ServiceAccount, Service, Deployment, rules ConfigMap, test Pod)
+    # 3 x (ServiceAccount, Service, Deployment, rules ConfigMap, test Pod), 3 dashboard ConfigMaps
+    assert len(docs) == 18
     for doc in docs:
         kubernetes_validate.validate(doc, version, strict=True)
 

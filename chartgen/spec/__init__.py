@@ -1,6 +1,7 @@
 """User-facing spec models: what a platform is, validated as it is loaded."""
 
 from chartgen.spec.chart import ChartMeta, ChartSpec, SpecFile
+from chartgen.spec.dashboard import Dashboard, Panel, Row, Target, Threshold
 from chartgen.spec.monitoring import (
     Alert,
     AlertExample,
@@ -25,6 +26,7 @@ __all__ = [
     "AlertExample",
     "ChartMeta",
     "ChartSpec",
+    "Dashboard",
     "EnvVar",
     "ExampleSeries",
     "ExecCheck",
@@ -32,14 +34,18 @@ __all__ = [
     "Image",
     "MetricFamily",
     "MetricsEndpoint",
+    "Panel",
     "Port",
     "Probe",
     "Probes",
     "Quantities",
     "RecordingRule",
     "Resources",
+    "Row",
     "SecretRef",
     "Service",
     "SpecFile",
+    "Target",
     "TcpCheck",
+    "Threshold",
 ]
