@@ -183,13 +183,10 @@ def check_dashboards(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
     for index, dashboard in enumerate(spec.dashboards):
         where: list[str | int] = ["dashboards", index]
         found.extend(_duplicate_name("dashboards", index, names, locate))
-        problems = [
+        found.extend(
             Diagnostic(locate([*where, *loc]), what, fix)
             for loc, what, fix in _dashboard_problems(dashboard, known, declared, alerts)
-        ]
-        found.extend(problems)
-        if not problems:
-            found.extend(_size_problems(spec, dashboard, known, alerts, locate(where)))
+        )
     return found
 
 
@@ -300,30 +297,28 @@ def _query_problems(
         )
 
 
-def _size_problems(
-    spec: ChartSpec,
-    dashboard: Dashboard,
-    known: Mapping[str, dashboards.Series],
-    alerts: Mapping[str, Alert],
-    where: Location,
-) -> Iterator[Diagnostic]:
-    text = dashboards.dashboard_text(
-        dashboards.dashboard_json(spec.chart.name, dashboard, known, alerts)
-    )
-    size = dashboards.configmap_bytes(dashboard.name, text)
+def check_dashboard_sizes(
+    views: Sequence[dashboards.DashboardView], locate: Locate
+) -> list[Diagnostic]:
+    """Each built dashboard's ConfigMap fits kubectl apply's annotation and Kubernetes' 1 MiB."""
+    found = []
     fix = "split it into smaller dashboards, or shorten its panels' descriptions and queries"
-    if size > dashboards.CONFIGMAP_LIMIT:
-        yield Diagnostic(
-            where,
-            f"dashboard {dashboard.name!r} needs a ConfigMap of about {size:,} bytes, over "
-            f"Kubernetes' limit of {dashboards.CONFIGMAP_LIMIT:,} bytes (1 MiB)",
-            fix,
+    for index, view in enumerate(views):
+        size = dashboards.configmap_bytes(view.name, view.text)
+        if size > dashboards.CONFIGMAP_LIMIT:
+            limit = f"Kubernetes' limit of {dashboards.CONFIGMAP_LIMIT:,} bytes (1 MiB)"
+        elif size > dashboards.APPLY_ANNOTATION_LIMIT:
+            limit = (
+                f"the {dashboards.APPLY_ANNOTATION_LIMIT:,} bytes kubectl apply can keep in its "
+                "last-applied annotation"
+            )
+        else:
+            continue
+        found.append(
+            Diagnostic(
+                locate(["dashboards", index]),
+                f"dashboard {view.name!r} needs a ConfigMap of about {size:,} bytes, over {limit}",
+                fix,
+            )
         )
-    elif size > dashboards.APPLY_ANNOTATION_LIMIT:
-        yield Diagnostic(
-            where,
-            f"dashboard {dashboard.name!r} needs a ConfigMap of about {size:,} bytes, over the "
-            f"{dashboards.APPLY_ANNOTATION_LIMIT:,} bytes kubectl apply can keep in its "
-            "last-applied annotation",
-            fix,
-        )
+    return found

@@ -551,8 +551,11 @@ def dashboard_text(data: dict[str, Any]) -> str:
 
 
 def configmap_bytes(name: str, text: str) -> int:
-    """About how many bytes the dashboard's ConfigMap takes as JSON (as kubectl stores it)."""
-    return len(json.dumps({f"{name}.json": text})) + METADATA_ALLOWANCE
+    """About how many bytes the dashboard's ConfigMap takes as JSON, as kubectl stores it."""
+    encoded = json.dumps({f"{name}.json": text}, ensure_ascii=False)
+    # Go's encoding/json writes <, > and & as \u003c, \u003e and \u0026
+    html = sum(encoded.count(c) for c in "<>&")
+    return len(encoded.encode()) + 5 * html + METADATA_ALLOWANCE
 
 
 def dashboard_views(spec: ChartSpec) -> tuple[DashboardView, ...]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chartgen.build import ChartView, build
-from chartgen.checks import Locate, check_spec, raise_for_errors
+from chartgen.checks import Locate, check_dashboard_sizes, check_spec, raise_for_errors
 from chartgen.errors import Diagnostic, Location
 from chartgen.load import format_loc, load_spec
 from chartgen.render import render
@@ -25,9 +25,11 @@ class Generated:
 
 def generate(spec: ChartSpec, locate: Locate | None = None) -> Generated:
     """Check, build and render a spec; ``locate`` maps spec paths back to files and lines."""
-    diagnostics = check_spec(spec, locate or _spec_path)
+    locate = locate or _spec_path
+    diagnostics = check_spec(spec, locate)
     raise_for_errors(diagnostics)
     chart = build(spec)
+    raise_for_errors(check_dashboard_sizes(chart.dashboards, locate))
     return Generated(chart, render(chart), tuple(diagnostics))
 
 

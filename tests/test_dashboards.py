@@ -21,6 +21,7 @@ from chartgen.write import write_chart
 
 from .conftest import ROOT, VALUES_FILES
 from .specdata import dump_yaml, load_all, minimal_service, minimal_spec
+from .test_cli import run
 
 NAMES = ["psi-field", "aurora-kpis", "scheduler"]
 VALUES_IDS = [p.stem for p in VALUES_FILES]
@@ -376,6 +377,16 @@ def test_queries_and_units_follow_the_metric_type():
     ]
 
 
+def test_a_histogram_legend_names_each_quantile_with_q():
+    target = {"metric": "api_latency_seconds", "by": ["pod"], "legend": "$q {{pod}}"}
+    [_, quantiles] = built(demo_spec(panel(target)))["panels"]
+    assert [t["legendFormat"] for t in quantiles["targets"]] == [
+        "p50 {{pod}}",
+        "p95 {{pod}}",
+        "p99 {{pod}}",
+    ]
+
+
 def test_a_table_merges_instant_queries_into_one_column_each():
     table = panel(
         {"metric": "api_queue_depth"}, {"metric": "api:queue:max", "legend": "max"}, type="table"
@@ -524,16 +535,36 @@ def test_a_threshold_from_an_alert_takes_its_side_from_the_comparison():
     assert dashboards.threshold_side(spec_threshold, unknown) is None
 
 
+def refused(spec_data: dict) -> list[str]:
+    with pytest.raises(ChartgenError) as err:
+        generate(ChartSpec.model_validate(spec_data))
+    return [f"{d.where.path}: {d.what}" for d in err.value.diagnostics]
+
+
 def test_a_dashboard_over_the_kubectl_annotation_limit_is_refused_by_name():
     big = panel({"metric": "api_queue_depth"}, description="x" * 270_000)
-    [found] = problems(demo_spec(big))
+    [found] = refused(demo_spec(big))
     assert found.startswith("dashboards[0]: dashboard 'api' needs a ConfigMap of about 27")
-    assert "over the 262,144 bytes kubectl apply can keep" in found
+    assert found.endswith(
+        "over the 262,144 bytes kubectl apply can keep in its last-applied annotation"
+    )
     huge = panel({"metric": "api_queue_depth"}, description="x" * 1_100_000)
-    [found] = problems(demo_spec(huge))
-    assert "over Kubernetes' limit of 1,048,576 bytes (1 MiB)" in found
-    with pytest.raises(ChartgenError, match="dashboard 'api' needs a ConfigMap"):
-        generate(ChartSpec.model_validate(demo_spec(big)))
+    [found] = refused(demo_spec(huge))
+    assert found.endswith("over Kubernetes' limit of 1,048,576 bytes (1 MiB)")
+    fits = panel({"metric": "api_queue_depth"}, description="x" * 250_000)
+    assert generate(ChartSpec.model_validate(demo_spec(fits))).chart.dashboards
+
+
+def test_the_size_counts_bytes_and_the_error_points_at_the_dashboard_in_its_file(tmp_path):
+    # 140,000 characters, 280,000 bytes of UTF-8
+    spec = demo_spec(panel({"metric": "api_queue_depth"}, description="\u00e9" * 140_000))
+    path = tmp_path / "spec.yaml"
+    path.write_text(dump_yaml(spec))
+    line = path.read_text().splitlines().index("dashboards:") + 2  # its "- name: api"
+    result = run("render", "--spec", path, "--out", tmp_path / "chart")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"{path}:{line}: dashboards[0]: error: dashboard 'api' needs")
+    assert not (tmp_path / "chart").exists()
 
 
 def test_a_spec_without_dashboards_has_no_grafana_values(tmp_path):

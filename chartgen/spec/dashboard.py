@@ -74,7 +74,11 @@ class Target(BaseModel):
     quantiles: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
         [], description="Histogram quantiles to show; default 0.5, 0.95, 0.99."
     )
-    legend: str | None = Field(None, description="Grafana legend, e.g. '{{pod}}'.")
+    legend: str | None = Field(
+        None,
+        description="Grafana legend, e.g. '{{pod}}'; in a histogram target $q stands for the "
+        "quantile (p95).",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> Target:
