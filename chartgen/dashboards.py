@@ -169,7 +169,7 @@ def _carries(series: Series, label: str) -> bool:
 def _selector(series: Series, variables: Sequence[str], suffix: str = "") -> str:
     matchers = [f'job="{series.job}"'] if series.kind != "recording" else []
     matchers += [f'{v}=~"${v}"' for v in variables if _carries(series, v)]
-    return f"{series.name}{suffix}{{{', '.join(matchers)}}}"
+    return f"{series.name}{suffix}{{{', '.join(matchers)}}}" if matchers else series.name + suffix
 
 
 def _legend(labels: Sequence[str]) -> str:
@@ -309,7 +309,7 @@ def _panel_options(panel: Panel, unit: str) -> dict[str, Any]:
             "cellGap": 1,
             "color": {"mode": "scheme", "scheme": "Oranges", "steps": 64},
             "legend": {"show": True},
-            "tooltip": {"mode": "single", "yHistogram": True},
+            "tooltip": {"show": True, "yHistogram": True},
             "yAxis": {"unit": unit},
         }
     if panel.type == "table":
@@ -520,19 +520,6 @@ def dashboard_json(
             "refresh": dashboard.refresh,
             "time": {"from": dashboard.time, "to": "now"},
             "templating": {"list": templating(dashboard, known)},
-            "annotations": {
-                "list": [
-                    {
-                        "builtIn": 1,
-                        "datasource": {"type": "grafana", "uid": "-- Grafana --"},
-                        "enable": True,
-                        "hide": True,
-                        "iconColor": "rgba(0, 211, 255, 1)",
-                        "name": "Annotations & Alerts",
-                        "type": "dashboard",
-                    }
-                ]
-            },
             "links": [],
             "panels": panels,
         }

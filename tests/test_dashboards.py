@@ -10,6 +10,9 @@ from pathlib import Path
 
 import kubernetes_validate
 import pytest
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.cog.plugins import register_default_plugins
+from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from chartgen import dashboards, promql
 from chartgen.checks import check_spec
@@ -185,6 +188,34 @@ def test_every_panel_uses_the_datasource_variable(shipped, name):
         if p["type"] != "row":
             assert p["datasource"]["uid"] == "${datasource}"
             assert all(t["datasource"]["uid"] == "${datasource}" for t in p["targets"])
+
+
+def lost(written, read_back, path: str = "") -> set[str]:
+    """Paths (list indexes as []) of what a round trip dropped or changed."""
+    if isinstance(written, dict) and isinstance(read_back, dict):
+        return {
+            found
+            for key, value in written.items()
+            for found in (
+                {f"{path}.{key}"}
+                if key not in read_back
+                else lost(value, read_back[key], f"{path}.{key}")
+            )
+        }
+    if isinstance(written, list) and isinstance(read_back, list) and len(written) == len(read_back):
+        return {f for a, b in zip(written, read_back, strict=True) for f in lost(a, b, f"{path}[]")}
+    return set() if written == read_back else {path}
+
+
+def test_every_field_written_is_known_to_grafanas_dashboard_schema(shipped):
+    # grafana-foundation-sdk: Grafana's own typed models of dashboards and each panel type
+    register_default_plugins()
+    types = {p["type"] for d in shipped.values() for p in d["panels"]}
+    assert types == {"row", "timeseries", "stat", "gauge", "heatmap", "table"}
+    for dashboard in shipped.values():
+        read_back = json.loads(json.dumps(Dashboard.from_json(dashboard), cls=JSONEncoder))
+        # the file marker, and the query text Grafana shows beside a variable
+        assert lost(dashboard, read_back) == {".$comment", ".templating.list[].definition"}
 
 
 def test_counters_show_as_rates_histograms_as_quantiles_or_heatmaps_gauges_as_they_are(shipped):
