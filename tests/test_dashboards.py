@@ -22,8 +22,11 @@ from chartgen.load import format_loc, load_spec
 from chartgen.spec import ChartSpec, Threshold
 from chartgen.write import write_chart
 
-from .conftest import ROOT, VALUES_FILES
+from .conftest import ROOT, VALUES_FILES, find_tool
+from .promharness import Prometheus, exporters, scrape_targets
+from .rulefiles import rule_files, write_rule_files
 from .specdata import dump_yaml, load_all, minimal_service, minimal_spec
+from .staging_state import NAMESPACE, healthy_staging
 from .test_cli import run
 
 NAMES = ["psi-field", "aurora-kpis", "scheduler"]
@@ -733,3 +736,55 @@ def test_a_chart_with_dashboards_of_a_small_spec_templates_cleanly(helm, tmp_pat
     maps = dashboard_configmaps(helm, chart, "--set", "alerts.ApiQueueDeep.threshold=250")
     [configmap] = maps.values()
     assert thresholds(configmap, "P")[-1] == {"color": "red", "value": 250}
+
+
+# --- the queries against a real Prometheus ---------------------------------------------------
+
+
+def as_prometheus_query(query: str) -> str:
+    """A Grafana query as Prometheus runs it with every variable at All."""
+    selector = re.fullmatch(r"label_values\((.*), \w+\)", query)
+    query = selector[1] if selector else query
+    query = re.sub(r"\$(__rate_interval|\{__rate_interval\})", "1m", query)
+    return re.sub(r"\$\{?\w+\}?", ".*", query)
+
+
+def test_every_dashboard_query_finds_data_in_the_observed_staging_state(
+    helm, default_chart, tmp_path
+):
+    manifests = helm("template", "vaultmesh", default_chart, "-f", ROOT / "values/staging.yaml")
+    assert manifests.returncode == 0, manifests.stderr
+    rules = write_rule_files(rule_files(manifests.stdout), tmp_path / "rules")
+    boards = [
+        json.loads(text)
+        for doc in load_all(manifests.stdout)
+        if doc["kind"] == "ConfigMap" and "-dashboard-" in doc["metadata"]["name"]
+        for text in doc["data"].values()
+    ]
+    queries = [
+        (f"{board['title']}: ${v['name']}", v["definition"])
+        for board in boards
+        for v in board["templating"]["list"]
+        if v["type"] == "query"
+    ] + [
+        (f"{board['title']}: {p['title']}", t["expr"])
+        for board in boards
+        for p in board["panels"]
+        for t in p.get("targets", [])
+    ]
+    assert len(queries) > 50
+    with exporters(healthy_staging()) as running:
+        targets = scrape_targets(running, NAMESPACE)
+        with Prometheus(find_tool("prometheus"), targets, rules) as prom:
+            prom.wait_settled()
+            # rates need two scrapes, and recording rules over them one evaluation after that
+            prom.wait_until(
+                lambda: prom.query("treaty:drop_rate:1h") and prom.query("treaty:routed:rate_5m"),
+                15,
+                message="recording rules over two scrapes of the counters",
+            )
+            # every query runs (a bad one raises); only the one that needs a success is empty
+            empty = {
+                where for where, query in queries if not prom.query(as_prometheus_query(query))
+            }
+    assert empty == {"Scheduler: Time since last successful anchor"}
