@@ -77,6 +77,7 @@ class DashboardView:
 
     name: str
     title: str
+    uid: str
     file_name: str
     text: str
     slots: tuple[Slot, ...]
@@ -556,7 +557,12 @@ def dashboard_views(spec: ChartSpec) -> tuple[DashboardView, ...]:
         slots = tuple(Slot(a, p, alerts[a].params[p]) for a, p in used)
         views.append(
             DashboardView(
-                dashboard.name, dashboard.title, f"dashboards/{dashboard.name}.json", text, slots
+                name=dashboard.name,
+                title=dashboard.title,
+                uid=uid(spec.chart.name, dashboard.name),
+                file_name=f"dashboards/{dashboard.name}.json",
+                text=text,
+                slots=slots,
             )
         )
     return tuple(views)

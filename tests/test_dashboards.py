@@ -788,3 +788,30 @@ def test_every_dashboard_query_finds_data_in_the_observed_staging_state(
                 where for where, query in queries if not prom.query(as_prometheus_query(query))
             }
     assert empty == {"Scheduler: Time since last successful anchor"}
+
+
+def test_the_install_notes_list_the_dashboards_that_ship(helm, default_chart):
+    result = helm(
+        "install",
+        "vaultmesh",
+        default_chart,
+        "--dry-run=client",
+        "--set",
+        "dashboards.aurora-kpis.enabled=false",
+    )
+    assert result.returncode == 0, result.stderr
+    notes = result.stdout.split("NOTES:\n", 1)[1]
+    assert notes.endswith(
+        'Grafana dashboards, in ConfigMaps labelled grafana_dashboard="1" for the sidecar:\n'
+        "  - ψ-Field Metrics (uid vaultmesh-psi-field)\n"
+        "  - Scheduler (uid vaultmesh-scheduler)\n"
+    )
+    off = helm(
+        "install",
+        "vaultmesh",
+        default_chart,
+        "--dry-run=client",
+        "--set",
+        "grafana.dashboards.enabled=false",
+    )
+    assert "Grafana dashboards" not in off.stdout
