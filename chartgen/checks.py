@@ -118,11 +118,15 @@ def _expr_problems(
         yield Diagnostic(locate(where), f"invalid PromQL: {err}", "fix the expression")
         return
     for name in sorted(names - known):
-        yield Diagnostic(
-            locate(where),
-            f"reads {name!r}, which no service declares and no recording rule produces",
-            "declare it under the exposing service's metrics.families, or fix the name",
-        )
+        yield Diagnostic(locate(where), *_undeclared(name))
+
+
+def _undeclared(name: str) -> tuple[str, str]:
+    """What and fix for reading a series that nothing declares."""
+    return (
+        f"reads {name!r}, which no service declares and no recording rule produces",
+        "declare it under the exposing service's metrics.families, or fix the name",
+    )
 
 
 def raise_for_errors(diagnostics: Sequence[Diagnostic]) -> None:
@@ -227,12 +231,7 @@ def _panel_problems(
             continue
         series = known.get(target.metric)
         if series is None:
-            yield (
-                (*where, "metric"),
-                f"reads {target.metric!r}, which no service declares and no recording rule "
-                "produces",
-                "declare it under the exposing service's metrics.families, or fix the name",
-            )
+            yield ((*where, "metric"), *_undeclared(target.metric))
             continue
         if target.quantiles and series.kind != "histogram":
             yield (*where, "quantiles"), f"{series.name!r} is a {series.kind}", "remove quantiles"
@@ -290,11 +289,7 @@ def _query_problems(
         yield query.where, f"invalid PromQL: {err}", "fix the expression"
         return
     for name in sorted(names - declared):
-        yield (
-            query.where,
-            f"reads {name!r}, which no service declares and no recording rule produces",
-            "declare it under the exposing service's metrics.families, or fix the name",
-        )
+        yield (query.where, *_undeclared(name))
 
 
 def check_dashboard_sizes(
