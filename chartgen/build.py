@@ -5,14 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from chartgen.dashboards import DashboardView, dashboard_views
 from chartgen.docs import MonitoringDocs, monitoring_docs
 from chartgen.helmtest import metrics_check_script
 from chartgen.rules import RulesView, alert_values, all_alerts, promtool_tests, rules_view
 from chartgen.spec import ChartSpec, Probe, Service
 from chartgen.spec.service import ALWAYS_WRITABLE
 from chartgen.values import (
+    DashboardValues,
     ExecAction,
     GlobalValues,
+    GrafanaDashboardsValues,
+    GrafanaValues,
     HTTPGetAction,
     ImageValues,
     LimitsValues,
@@ -27,6 +31,7 @@ from chartgen.values import (
     TestsValues,
     ValuesModel,
     alerts_model,
+    dashboards_model,
     values_model,
 )
 
@@ -123,6 +128,7 @@ class ChartView:
     values_schema_model: type[ValuesModel]
     rule_tests: dict[str, Any] | None
     docs: MonitoringDocs
+    dashboards: tuple[DashboardView, ...]
 
 
 def build(spec: ChartSpec) -> ChartView:
@@ -142,12 +148,23 @@ def build(spec: ChartSpec) -> ChartView:
         chart_yaml["home"] = meta.home
     alerts = all_alerts(spec)
     alerts_values = alerts_model({a.alert: (a.summary, a.params) for a in alerts})
-    model = values_model({s.name: s.description for s in spec.services}, alerts_values)
+    dashboards_values = None
+    grafana: dict[str, Any] = {}
+    if spec.dashboards:
+        dashboards_values = dashboards_model({d.name: d.title for d in spec.dashboards})
+        grafana = {
+            "grafana": GrafanaValues(dashboards=GrafanaDashboardsValues(folder=meta.name)),
+            "dashboards": {d.name: DashboardValues() for d in spec.dashboards},
+        }
+    model = values_model(
+        {s.name: s.description for s in spec.services}, alerts_values, dashboards_values
+    )
     values = model.model_validate(
         {
             "global": GlobalValues(imageRegistry=meta.imageRegistry),
             "services": {s.name: service_values(s) for s in spec.services},
             "alerts": {a.alert: alert_values(a) for a in alerts},
+            **grafana,
             "tests": TestsValues(image=TEST_IMAGE, resources=TEST_RESOURCES),
         }
     )
@@ -162,6 +179,7 @@ def build(spec: ChartSpec) -> ChartView:
         values_schema_model=model,
         rule_tests=promtool_tests(spec),
         docs=monitoring_docs(spec),
+        dashboards=dashboard_views(spec),
     )
 
 

@@ -2,38 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
-from chartgen import naming, promql
+from chartgen import dashboards, naming, promql
 from chartgen.errors import ChartgenError, Diagnostic, Location
 from chartgen.rules import rules_view
-from chartgen.spec import ChartSpec, Probe, Service
+from chartgen.spec import Alert, ChartSpec, Dashboard, Panel, Probe, Service, Threshold
 from chartgen.spec.service import ALWAYS_WRITABLE
 
 Locate = Callable[[Sequence[str | int]], Location]
-
-#: `kubectl apply` keeps the whole object in an annotation of at most 256 KiB.
-CONFIGMAP_APPLY_LIMIT = 262_144
-#: Kubernetes refuses a ConfigMap over 1 MiB.
-CONFIGMAP_LIMIT = 1_048_576
 
 
 def check_spec(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
     """Every cross-object problem of the spec, errors and warnings, in spec order."""
     found: list[Diagnostic] = []
-    seen: dict[str, int] = {}
+    names = [service.name for service in spec.services]
     for index, service in enumerate(spec.services):
         where: list[str | int] = ["services", index]
-        if service.name in seen:
-            found.append(
-                Diagnostic(
-                    locate([*where, "name"]),
-                    f"duplicate service name {service.name!r} "
-                    f"(also services[{seen[service.name]}])",
-                    "give each service a unique name",
-                )
-            )
-        seen.setdefault(service.name, index)
+        found.extend(_duplicate_name("services", index, names, locate))
         found.extend(
             Diagnostic(locate([*where, *loc]), what, fix)
             for loc, what, fix in _service_problems(spec.chart.name, service)
@@ -53,7 +39,24 @@ def check_spec(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
             for number, env in enumerate(service.env)
             if env.secret is not None
         )
-    return found + check_monitoring(spec, locate)
+    return found + check_monitoring(spec, locate) + check_dashboards(spec, locate)
+
+
+def _duplicate_name(
+    section: str, index: int, names: Sequence[str], locate: Locate
+) -> list[Diagnostic]:
+    """An error if an earlier entry of the section has the same name as entry ``index``."""
+    first = names.index(names[index])
+    if first == index:
+        return []
+    kind = section.removesuffix("s")
+    return [
+        Diagnostic(
+            locate([section, index, "name"]),
+            f"duplicate {kind} name {names[index]!r} (also {section}[{first}])",
+            f"give each {kind} a unique name",
+        )
+    ]
 
 
 def _egress_problems(
@@ -162,11 +165,15 @@ def _expr_problems(
         yield Diagnostic(locate(where), f"invalid PromQL: {err}", "fix the expression")
         return
     for name in sorted(names - known):
-        yield Diagnostic(
-            locate(where),
-            f"reads {name!r}, which no service declares and no recording rule produces",
-            "declare it under the exposing service's metrics.families, or fix the name",
-        )
+        yield Diagnostic(locate(where), *_undeclared(name))
+
+
+def _undeclared(name: str) -> tuple[str, str]:
+    """What and fix for reading a series that nothing declares."""
+    return (
+        f"reads {name!r}, which no service declares and no recording rule produces",
+        "declare it under the exposing service's metrics.families, or fix the name",
+    )
 
 
 def _rules_size_problems(
@@ -176,12 +183,12 @@ def _rules_size_problems(
     if view is None:
         return
     size = len(view.recording_text.encode()) + sum(len(a.text.encode()) for a in view.alerts)
-    if size > CONFIGMAP_APPLY_LIMIT:
+    if size > dashboards.APPLY_ANNOTATION_LIMIT:
         yield Diagnostic(
             locate([*where, "name"]),
             f"the rules ConfigMap of {service.name!r} would hold {size:,} bytes; "
-            f"`kubectl apply` refuses more than {CONFIGMAP_APPLY_LIMIT:,} "
-            f"(and Kubernetes any ConfigMap over {CONFIGMAP_LIMIT:,})",
+            f"`kubectl apply` refuses more than {dashboards.APPLY_ANNOTATION_LIMIT:,} "
+            f"(and Kubernetes any ConfigMap over {dashboards.CONFIGMAP_LIMIT:,})",
             "split the rules across services, or shorten descriptions and expressions",
         )
 
@@ -276,3 +283,148 @@ def _same_check(first: Probe, second: Probe, service: Service) -> bool:
         return ("exec", tuple(probe.exec.command) if probe.exec else ())
 
     return key(first) == key(second)
+
+
+def check_dashboards(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
+    """Every panel reads declared series through valid PromQL; thresholds name real alerts."""
+    known = dashboards.catalog(spec)
+    declared = set(promql.BUILTIN_SERIES) | set(known)
+    for service in spec.services:
+        for family in service.metrics.families if service.metrics else []:
+            declared.update(family.series_names())
+    alerts = dashboards.alerts_by_name(spec)
+    found: list[Diagnostic] = []
+    names = [dashboard.name for dashboard in spec.dashboards]
+    for index, dashboard in enumerate(spec.dashboards):
+        where: list[str | int] = ["dashboards", index]
+        found.extend(_duplicate_name("dashboards", index, names, locate))
+        found.extend(
+            Diagnostic(locate([*where, *loc]), what, fix)
+            for loc, what, fix in _dashboard_problems(dashboard, known, declared, alerts)
+        )
+    return found
+
+
+def _dashboard_problems(
+    dashboard: Dashboard,
+    known: Mapping[str, dashboards.Series],
+    declared: set[str],
+    alerts: Mapping[str, Alert],
+) -> Iterator[tuple[Sequence[str | int], str, str]]:
+    """(path inside the dashboard, what, fix) for each problem of one dashboard."""
+    sources = dashboards.variable_sources(dashboard, known)
+    for number, label in enumerate(dashboard.variables):
+        if dashboard.variables.index(label) != number:
+            yield ("variables", number), f"variable {label!r} is listed twice", "remove one"
+        elif label not in sources:
+            yield (
+                ("variables", number),
+                f"no series this dashboard reads carries the label {label!r}",
+                "add a panel reading a series with that label, or remove the variable",
+            )
+    allowed = {*dashboard.variables, "datasource"}
+    for row_number, row in enumerate(dashboard.rows):
+        for panel_number, panel in enumerate(row.panels):
+            at: tuple[str | int, ...] = ("rows", row_number, "panels", panel_number)
+            yield from _panel_problems(panel, at, known)
+            for number, threshold in enumerate(panel.thresholds):
+                yield from _threshold_problems(threshold, (*at, "thresholds", number), alerts)
+            for query in dashboards.panel_queries(panel, known, dashboard.variables, at):
+                yield from _query_problems(query, declared, allowed)
+
+
+def _panel_problems(
+    panel: Panel, at: tuple[str | int, ...], known: Mapping[str, dashboards.Series]
+) -> Iterator[tuple[Sequence[str | int], str, str]]:
+    for number, target in enumerate(panel.targets):
+        where = (*at, "targets", number)
+        if target.metric is None:
+            continue
+        series = known.get(target.metric)
+        if series is None:
+            yield ((*where, "metric"), *_undeclared(target.metric))
+            continue
+        if target.quantiles and series.kind != "histogram":
+            yield (*where, "quantiles"), f"{series.name!r} is a {series.kind}", "remove quantiles"
+        if panel.type == "heatmap" and series.kind != "histogram":
+            yield (
+                (*where, "metric"),
+                f"a heatmap shows histogram buckets; {series.name!r} is a {series.kind}",
+                "use a timeseries panel, or a histogram metric",
+            )
+        if series.labels is not None:
+            for label in sorted(set(target.by) - series.labels):
+                yield (
+                    (*where, "by"),
+                    f"{series.name!r} has no label {label!r}",
+                    f"its labels are: {', '.join(sorted(series.labels))}",
+                )
+
+
+def _threshold_problems(
+    threshold: Threshold, where: tuple[str | int, ...], alerts: Mapping[str, Alert]
+) -> Iterator[tuple[Sequence[str | int], str, str]]:
+    if threshold.alert is None:
+        return
+    alert = alerts.get(threshold.alert)
+    if alert is None:
+        yield (*where, "alert"), f"no alert named {threshold.alert!r}", "name a declared alert"
+    elif threshold.param not in alert.params:
+        params = ", ".join(alert.params) or "none"
+        yield (
+            (*where, "param"),
+            f"alert {alert.alert!r} has no parameter {threshold.param!r}",
+            f"its parameters are: {params}",
+        )
+    elif dashboards.threshold_side(threshold, alert) is None:
+        yield (
+            (*where, "when"),
+            f"cannot tell from {alert.alert}'s expr which side of ${threshold.param} is bad",
+            "set when: above or when: below",
+        )
+
+
+def _query_problems(
+    query: dashboards.Query, declared: set[str], allowed: set[str]
+) -> Iterator[tuple[Sequence[str | int], str, str]]:
+    for name in sorted(set(dashboards.VARIABLE.findall(query.expr)) - allowed):
+        if not name.startswith("__"):
+            yield (
+                query.where,
+                f"uses ${name}, which is not a variable of this dashboard",
+                f"add {name!r} to the dashboard's variables, or write the value",
+            )
+    try:
+        names = promql.metric_names(dashboards.parsable(query.expr))
+    except ValueError as err:
+        yield query.where, f"invalid PromQL: {err}", "fix the expression"
+        return
+    for name in sorted(names - declared):
+        yield (query.where, *_undeclared(name))
+
+
+def check_dashboard_sizes(
+    views: Sequence[dashboards.DashboardView], locate: Locate
+) -> list[Diagnostic]:
+    """Each built dashboard's ConfigMap fits kubectl apply's annotation and Kubernetes' 1 MiB."""
+    found = []
+    fix = "split it into smaller dashboards, or shorten its panels' descriptions and queries"
+    for index, view in enumerate(views):
+        size = dashboards.configmap_bytes(view.name, view.text)
+        if size > dashboards.CONFIGMAP_LIMIT:
+            limit = f"Kubernetes' limit of {dashboards.CONFIGMAP_LIMIT:,} bytes (1 MiB)"
+        elif size > dashboards.APPLY_ANNOTATION_LIMIT:
+            limit = (
+                f"the {dashboards.APPLY_ANNOTATION_LIMIT:,} bytes kubectl apply can keep in its "
+                "last-applied annotation"
+            )
+        else:
+            continue
+        found.append(
+            Diagnostic(
+                locate(["dashboards", index]),
+                f"dashboard {view.name!r} needs a ConfigMap of about {size:,} bytes, over {limit}",
+                fix,
+            )
+        )
+    return found

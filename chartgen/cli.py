@@ -114,6 +114,45 @@ def render(  # noqa: PLR0917
 
 
 @main.command()
+@spec_option
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("preview"),
+    show_default=True,
+    help="Directory to write the HTML pages to.",
+)
+@click.option(
+    "--values",
+    "values_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A values file whose alerts.* parameters set the thresholds (e.g. values/staging.yaml).",
+)
+@reports_errors
+def preview(specs: tuple[Path, ...], out: Path, values_file: Path | None) -> None:
+    """Write a static HTML page per dashboard: its layout, panels, queries and thresholds."""
+    from chartgen.generate import generate_from_files  # noqa: PLC0415
+    from chartgen.load import parse_yaml  # noqa: PLC0415
+    from chartgen.preview import alert_overrides, preview_files  # noqa: PLC0415
+
+    generated = generate_from_files(specs)
+    print_diagnostics(generated.warnings)
+    if not generated.chart.dashboards:
+        raise ChartgenError.single(
+            "the spec declares no dashboards", fix="add dashboards: to the spec"
+        )
+    overrides = {}
+    if values_file is not None:
+        values = parse_yaml(str(values_file), values_file.read_text("utf-8"))
+        overrides = alert_overrides(values, str(values_file))
+    files = preview_files(generated.chart.dashboards, overrides)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (out / name).write_text(text, "utf-8")
+    click.echo(f"wrote {len(files)} pages to {out}: open {out / 'index.html'}")
+
+
+@main.command()
 def schema() -> None:
     """Print the JSON Schema of spec files, for editor completion and validation."""
     from chartgen.spec import SpecFile  # noqa: PLC0415

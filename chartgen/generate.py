@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chartgen.build import ChartView, build
-from chartgen.checks import Locate, check_spec, raise_for_errors
+from chartgen.checks import Locate, check_dashboard_sizes, check_spec, raise_for_errors
 from chartgen.errors import Diagnostic, Location, format_loc
 from chartgen.load import load_spec
 from chartgen.render import render
@@ -34,9 +34,12 @@ class Built:
 
 def checked_build(spec: ChartSpec, locate: Locate | None = None) -> Built:
     """Check and build a spec; ``locate`` maps spec paths back to files and lines."""
-    diagnostics = check_spec(spec, locate or _spec_path)
+    locate = locate or _spec_path
+    diagnostics = check_spec(spec, locate)
     raise_for_errors(diagnostics)
-    return Built(spec, build(spec), tuple(diagnostics))
+    chart = build(spec)
+    raise_for_errors(check_dashboard_sizes(chart.dashboards, locate))
+    return Built(spec, chart, tuple(diagnostics))
 
 
 def generate(spec: ChartSpec, locate: Locate | None = None) -> Generated:

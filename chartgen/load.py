@@ -73,6 +73,7 @@ class SpecSources:
     files: list[SourceFile] = field(default_factory=list)
     chart_file: int | None = None
     service_origin: list[tuple[int, int]] = field(default_factory=list)
+    dashboard_origin: list[tuple[int, int]] = field(default_factory=list)
 
     def locate(self, loc: Sequence[str | int]) -> Location:
         """Map a path in the merged spec to the file, line and path where it was written."""
@@ -80,14 +81,12 @@ class SpecSources:
         origin: tuple[int, Loc] | None = None
         if loc[:1] == ("chart",) and self.chart_file is not None:
             origin = (self.chart_file, loc)
-        elif (
-            len(loc) >= 2
-            and loc[0] == "services"
-            and isinstance(loc[1], int)
-            and loc[1] < len(self.service_origin)
-        ):
-            file_index, index = self.service_origin[loc[1]]
-            origin = (file_index, ("services", index, *loc[2:]))
+        elif len(loc) >= 2 and isinstance(loc[1], int):
+            origins = {"services": self.service_origin, "dashboards": self.dashboard_origin}
+            listed = origins.get(str(loc[0]), [])
+            if loc[1] < len(listed):
+                file_index, index = listed[loc[1]]
+                origin = (file_index, (loc[0], index, *loc[2:]))
         if origin is None:
             return Location(path=format_loc(loc))
         source = self.files[origin[0]]
@@ -211,9 +210,10 @@ def _mark_line(mark: Any) -> int:
 
 
 def merge(files: Sequence[SpecFile], sources: SpecSources) -> ChartSpec:
-    """Merge spec files: exactly one holds ``chart``; services are concatenated in order."""
+    """Merge spec files: exactly one holds ``chart``; services and dashboards concatenate."""
     chart = None
     services = []
+    dashboards = []
     for file_index, spec_file in enumerate(files):
         if spec_file.chart is not None:
             if chart is not None:
@@ -227,6 +227,9 @@ def merge(files: Sequence[SpecFile], sources: SpecSources) -> ChartSpec:
         for index, service in enumerate(spec_file.services):
             services.append(service)
             sources.service_origin.append((file_index, index))
+        for index, dashboard in enumerate(spec_file.dashboards):
+            dashboards.append(dashboard)
+            sources.dashboard_origin.append((file_index, index))
     if chart is None:
         raise ChartgenError.single(
             "no 'chart' section in any spec file",
@@ -236,7 +239,7 @@ def merge(files: Sequence[SpecFile], sources: SpecSources) -> ChartSpec:
         raise ChartgenError.single(
             "the spec declares no services", fix="add at least one entry under 'services:'"
         )
-    return ChartSpec.model_construct(chart=chart, services=services)
+    return ChartSpec.model_construct(chart=chart, services=services, dashboards=dashboards)
 
 
 def validation_diagnostics(

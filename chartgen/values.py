@@ -10,6 +10,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainValidator,
     WithJsonSchema,
     create_model,
     model_validator,
@@ -35,6 +36,30 @@ from chartgen.spec.types import (
 VALUES_CONFIG = ConfigDict(extra="forbid", populate_by_name=True)
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # A Prometheus duration, as Go's regexp (and so helm's schema check) can read it.
+DECIMAL_TEXT = r"^-?[0-9]+(\.[0-9]+)?$"
+_DECIMAL_TEXT = re.compile(DECIMAL_TEXT)
+
+
+def _number(value: object) -> int | float | str:
+    """A number, or a decimal given as text (`helm --set x=0.7` passes decimals as strings)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _DECIMAL_TEXT.match(value):
+        return value
+    raise spec_error(f"{value!r} is not a number", "write a number, e.g. 0.5")
+
+
+#: An alert parameter: a number; decimal text too, as helm --set passes it.
+ParamValue = Annotated[
+    int | float | str,
+    PlainValidator(_number),
+    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "pattern": DECIMAL_TEXT}]}),
+]
+#: A Kubernetes label or annotation key: an optional DNS prefix and '/', then a name.
+QUALIFIED_NAME = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
 DURATION_PATTERN = r"^(0|([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$"
 #: A Prometheus duration: checked with a message here, by pattern in the schema.
 DurationValue = Annotated[
@@ -460,6 +485,51 @@ class ServiceMonitorValues(ValuesModel):
     )
 
 
+class GrafanaDashboardsValues(ValuesModel):
+    """How the Grafana dashboard sidecar finds the dashboard ConfigMaps."""
+
+    enabled: bool = Field(True, description="Render the dashboard ConfigMaps.")
+    label: str = Field(
+        "grafana_dashboard",
+        pattern=QUALIFIED_NAME,
+        description="Label the sidecar selects on (its sidecar.dashboards.label).",
+    )
+    labelValue: str = Field("1", description="Value of that label (sidecar.dashboards.labelValue).")
+    folderAnnotation: str = Field(
+        "grafana_folder",
+        pattern=f"({QUALIFIED_NAME})|^$",
+        description="Annotation naming the folder (sidecar.dashboards.folderAnnotation); "
+        "empty leaves it out.",
+    )
+    folder: str = Field(description="Grafana folder of the dashboards.")
+
+
+class GrafanaValues(ValuesModel):
+    """Grafana integration."""
+
+    dashboards: GrafanaDashboardsValues = Field(description="Dashboards for the sidecar.")
+
+
+class DashboardValues(ValuesModel):
+    """One dashboard's switch."""
+
+    enabled: bool = Field(True, description="Ship this dashboard.")
+
+
+def dashboards_model(dashboards: dict[str, str]) -> type[ValuesModel]:
+    """Values of each dashboard (name -> title): its switch."""
+    fields: dict[str, Any] = {
+        name.replace("-", "_"): (
+            DashboardValues,
+            Field(default_factory=DashboardValues, alias=name, description=title),
+        )
+        for name, title in dashboards.items()
+    }
+    return create_model(
+        "Dashboards", __base__=ValuesModel, __doc__="Dashboards, by name.", **fields
+    )
+
+
 def alerts_model(alerts: dict[str, tuple[str, dict[str, float | int]]]) -> type[ValuesModel]:
     """Values of each alert (name -> (description, parameters)): switch, severity, for, params."""
     fields: dict[str, Any] = {}
@@ -479,7 +549,10 @@ def alerts_model(alerts: dict[str, tuple[str, dict[str, float | int]]]) -> type[
             ),
         }
         for param in params:
-            alert_fields[param] = (float, Field(description=f"Parameter ${param} of the expr."))
+            alert_fields[param] = (
+                ParamValue,
+                Field(description=f"Parameter ${param} of the expr."),
+            )
         fields[name] = (
             create_model(name, __base__=ValuesModel, __doc__=description, **alert_fields),
             Field(description=description),
@@ -512,9 +585,14 @@ class ValuesSchema(GenerateJsonSchema):
 
 
 def values_model(
-    services: dict[str, str], alerts: type[ValuesModel] | None = None
+    services: dict[str, str],
+    alerts: type[ValuesModel] | None = None,
+    dashboards: type[ValuesModel] | None = None,
 ) -> type[ValuesModel]:
-    """The values model of a chart with these services (name -> description) and alerts."""
+    """The values model of a chart: services (name -> description), alerts, dashboards.
+
+    The grafana and dashboards sections exist only when the spec has dashboards.
+    """
     fields: dict[str, Any] = {
         name.replace("-", "_"): (
             ServiceValues,
@@ -525,6 +603,12 @@ def values_model(
     services_model = create_model(
         "Services", __base__=ValuesModel, __doc__="One entry per service of the spec.", **fields
     )
+    grafana: dict[str, Any] = {}
+    if dashboards is not None:
+        grafana = {
+            "grafana": (GrafanaValues, Field(description="Grafana dashboard sidecar.")),
+            "dashboards": (dashboards, Field(description="Each dashboard: enabled.")),
+        }
     model: type[ValuesModel] = create_model(
         "Values",
         __base__=ValuesModel,
@@ -576,6 +660,7 @@ def values_model(
             alerts or create_model("Alerts", __base__=ValuesModel),
             Field(description="Each alert: enabled, severity, for, and its thresholds."),
         ),
+        **grafana,
         tests=(TestsValues, Field(description="helm test hooks.")),
     )
     return model

@@ -51,3 +51,35 @@ def default_chart(default_render: Generated, tmp_path_factory: pytest.TempPathFa
     out = tmp_path_factory.mktemp("chart") / "vaultmesh"
     write_chart(default_render.files, out)
     return out
+
+
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., str]:
+    """Run headless Chromium on a local page with the given flags; returns its stdout."""
+    binary = find_tool("chromium")
+
+    def run(page: Path, *flags: str) -> str:
+        profile = tmp_path_factory.mktemp("chromium-profile")
+        result = subprocess.run(
+            [
+                binary,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                f"--user-data-dir={profile}",
+                "--window-size=1600,1200",
+                *flags,
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    return run

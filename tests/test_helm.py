@@ -56,13 +56,14 @@ def test_every_object_passes_kubernetes_strict_validation(helm, default_chart, v
     docs = template(helm, default_chart, "-f", values)
     kinds = Counter(d["kind"] for d in docs)
     # per service: ServiceAccount, Service, workload, rules ConfigMap, NetworkPolicy, and the
-    # test Job with its NetworkPolicy; psi-field's headless Service; a PDB per 2+ replicas
+    # test Job with its NetworkPolicy; psi-field's headless Service; a PDB per 2+ replicas;
+    # a ConfigMap per dashboard
     assert kinds == {
         "ServiceAccount": 3,
         "Service": 4,
         "Deployment": 2,
         "StatefulSet": 1,
-        "ConfigMap": 3,
+        "ConfigMap": 6,
         "NetworkPolicy": 6,
         "Job": 3,
         "PodDisruptionBudget": 2 if values.stem == "production" else 1,

@@ -136,6 +136,13 @@ def test_values_override_threshold_for_and_severity(helm, chart, tmp_path):
     )
 
 
+def test_a_decimal_threshold_given_with_set_reaches_the_rule(helm, chart):
+    # helm --set passes decimals as strings; the schema takes them as numbers
+    [text] = rendered_rules(helm, chart, "--set", "alerts.ApiErrorsHigh.threshold=0.25").values()
+    [rule] = next(g for g in load_all(text)[0]["groups"] if g["name"] == "api.alerts")["rules"]
+    assert rule["expr"] == "api:errors:rate5m > 0.25"
+
+
 def test_a_disabled_alert_is_left_out_and_the_file_stays_valid(helm, chart, tmp_path):
     [path] = write_rule_files(
         rendered_rules(helm, chart, "--set", "alerts.ApiErrorsHigh.enabled=false"), tmp_path
@@ -150,6 +157,8 @@ def test_values_schema_refuses_a_bad_threshold_or_duration(helm, chart):
         "alerts.ApiErrorsHigh.for=5min",
         "alerts.ApiErrorsHigh.for=",
         "alerts.ApiErrorsHigh.severity=page",
+        "alerts.ApiErrorsHigh.threshold=high",
+        "alerts.ApiErrorsHigh.threshold=0.5.1",
     ):
         result = helm("template", "demo", chart, "--set", setting)
         assert result.returncode != 0, setting

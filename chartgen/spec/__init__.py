@@ -1,6 +1,7 @@
 """User-facing spec models: what a platform is, validated as it is loaded."""
 
 from chartgen.spec.chart import ChartMeta, ChartSpec, SpecFile
+from chartgen.spec.dashboard import Dashboard, Panel, Row, Target, Threshold
 from chartgen.spec.monitoring import (
     Alert,
     AlertExample,
@@ -29,6 +30,7 @@ __all__ = [
     "AlertExample",
     "ChartMeta",
     "ChartSpec",
+    "Dashboard",
     "EgressPort",
     "EgressRule",
     "EnvVar",
@@ -39,15 +41,19 @@ __all__ = [
     "Limits",
     "MetricFamily",
     "MetricsEndpoint",
+    "Panel",
     "Port",
     "Probe",
     "Probes",
     "RecordingRule",
     "Requests",
     "Resources",
+    "Row",
     "SecretMount",
     "SecretRef",
     "Service",
     "SpecFile",
+    "Target",
     "TcpCheck",
+    "Threshold",
 ]

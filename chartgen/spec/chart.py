@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from chartgen.spec.dashboard import Dashboard
 from chartgen.spec.service import Service
 from chartgen.spec.types import STRICT_CONFIG, ChartName, Registry, SemVer
 
@@ -23,18 +24,20 @@ class ChartMeta(BaseModel):
 
 
 class SpecFile(BaseModel):
-    """One spec file: chart metadata, services, or both. Several files merge into one spec."""
+    """One spec file: chart metadata, services, dashboards. Several files merge into one spec."""
 
     model_config = STRICT_CONFIG
 
     chart: ChartMeta | None = None
     services: list[Service] = []
+    dashboards: list[Dashboard] = []
 
 
 class ChartSpec(BaseModel):
-    """The whole platform: one chart and its services."""
+    """The whole platform: one chart, its services and its dashboards."""
 
     model_config = STRICT_CONFIG
 
     chart: ChartMeta
     services: list[Service] = Field(min_length=1)
+    dashboards: list[Dashboard] = []
