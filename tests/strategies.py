@@ -153,6 +153,14 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
     count = draw(st.integers(1, 4))
     drawn = [draw(services(index, name_size)) for index in range(count)]
     unique = {service["name"]: service for service in drawn}
+    series = [
+        name
+        for service in unique.values()
+        for name in [f["name"] for f in service.get("metrics", {}).get("families", [])]
+        + [r["record"] for r in service.get("recordingRules", [])]
+    ]
+    alerts = [a["alert"] for service in unique.values() for a in service.get("alerts", [])]
+    boards = draw(dashboards(series, alerts)) if series else []
     return {
         "chart": {
             "name": chart_name,
@@ -162,7 +170,48 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
             "imageRegistry": "registry.example.com",
         },
         "services": list(unique.values()),
+        **({"dashboards": boards} if boards else {}),
     }
+
+
+@st.composite
+def dashboards(draw: st.DrawFn, series: list[str], alerts: list[str]) -> list[dict[str, Any]]:
+    """Up to two dashboards of rows of panels over the given series and alert thresholds."""
+    names = draw(st.lists(dns_label(20), max_size=2, unique=True))
+    return [
+        {
+            "name": name,
+            "title": draw(TEXT),
+            "rows": [
+                {
+                    "title": draw(TEXT),
+                    "panels": draw(st.lists(panels(series, alerts), min_size=1, max_size=4)),
+                }
+                for _ in range(draw(st.integers(1, 2)))
+            ],
+        }
+        for name in names
+    ]
+
+
+@st.composite
+def panels(draw: st.DrawFn, series: list[str], alerts: list[str]) -> dict[str, Any]:
+    """A panel over one or two declared series, maybe with a fixed or an alert threshold."""
+    panel: dict[str, Any] = {
+        "title": draw(TEXT),
+        "type": draw(st.sampled_from(["timeseries", "stat", "gauge", "table"])),
+        "targets": [
+            {"metric": name}
+            for name in draw(st.lists(st.sampled_from(series), min_size=1, max_size=2, unique=True))
+        ],
+        "width": draw(st.integers(1, 24)),
+        "height": draw(st.integers(2, 12)),
+    }
+    if alerts and draw(st.booleans()):
+        panel["thresholds"] = [{"alert": draw(st.sampled_from(alerts))}]
+    elif draw(st.booleans()):
+        panel["thresholds"] = [{"value": draw(st.integers(0, 100))}]
+    return panel
 
 
 #: One way to break a valid spec each: (what it breaks, function of the spec data).

@@ -7,6 +7,7 @@ The `ci` profile (default) runs a fixed, small set of examples; `nox -s properti
 from __future__ import annotations
 
 import copy
+import json
 import os
 import subprocess
 from typing import Any
@@ -58,8 +59,16 @@ def test_any_valid_spec_renders_a_chart_helm_kubernetes_and_promtool_accept(
     assert lint.returncode == 0, lint.stdout + lint.stderr
     template = helm("template", "release", chart)
     assert template.returncode == 0, template.stderr
-    for doc in load_all(template.stdout):
+    docs = load_all(template.stdout)
+    for doc in docs:
         kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
+    shipped = {
+        key: json.loads(text)
+        for doc in docs
+        if doc["kind"] == "ConfigMap" and "grafana_dashboard" in doc["metadata"]["labels"]
+        for key, text in doc["data"].items()
+    }
+    assert sorted(shipped) == sorted(f"{d['name']}.json" for d in spec.get("dashboards", []))
 
     files = rule_files(template.stdout)
     if files:
@@ -100,6 +109,8 @@ def test_the_strategies_reach_every_kind_of_object():
             seen.update(k for k in ("probes", "metrics") if k in service)
             if service.get("alerts"):
                 seen.add("alerts")
+        if spec.get("dashboards"):
+            seen.add("dashboards")
 
     collect()
-    assert seen >= {"stateful", "stateless", "probes", "metrics", "alerts"}
+    assert seen >= {"stateful", "stateless", "probes", "metrics", "alerts", "dashboards"}
