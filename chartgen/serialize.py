@@ -57,9 +57,158 @@ _ROUND_TRIP = _yaml("rt")
 
 def to_yaml(data: Any) -> str:
     """Block-style YAML that Helm reads back as the same data, keys in insertion order."""
+    try:
+        return _fast_yaml(data)
+    except _Unusual:
+        return _ruamel_yaml(data)
+
+
+def _ruamel_yaml(data: Any) -> str:
     stream = io.StringIO()
     _SAFE.dump(data, stream)
     return stream.getvalue()
+
+
+class _Unusual(Exception):
+    """Data the fast emitter leaves to ruamel.yaml."""
+
+
+# The fast emitter writes what ruamel.yaml writes (with the settings of _yaml) for plain data:
+# dicts with str keys, lists, str, int, float, bool and None. Anything else, and any scalar
+# ruamel would write over several lines or fold, goes to ruamel.yaml for the whole document.
+_YAML12 = VersionedResolver(version=(1, 2))
+# Printable ASCII that ruamel writes plain in block context when it resolves to a string:
+# no indicator first, no ': ' or ' #', no space at either end.
+_PLAIN = re.compile(r"[A-Za-z0-9_(/$=<~+^][ -~]*")
+_LONGEST_INLINE = 2000  # well below the 4096 columns at which ruamel folds a line
+_SCALARS: dict[tuple[Any, bool], str] = {}
+# Every character YAML reads as a line break.
+_LINE_BREAK = re.compile("[\n\r\x85\u2028\u2029]")
+
+
+def _fast_yaml(data: Any) -> str:
+    lines: list[str] = []
+    if type(data) is dict and data:
+        _mapping(data, 0, lines)
+    elif type(data) is list and data:
+        _sequence(data, 2, lines)
+    else:
+        raise _Unusual
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _mapping(data: dict[Any, Any], column: int, lines: list[str], first: str = "") -> None:
+    """Keys at ``column``; the first key continues ``first`` (a list item's dash) if given."""
+    pad = " " * column
+    for key, value in data.items():
+        if type(key) is not str:
+            raise _Unusual
+        head = f"{first or pad}{_scalar(key, key=True)}:"
+        first = ""
+        _value(value, head, column + 2, lines)
+
+
+def _sequence(data: list[Any], dash: int, lines: list[str], first: str = "") -> None:
+    """Dashes at column ``dash``; the first item continues ``first`` if given."""
+    pad = " " * dash
+    for item in data:
+        head = f"{first or pad}-"
+        first = ""
+        kind = type(item)
+        if kind is dict and item:
+            _mapping(item, dash + 2, lines, head + " ")
+        elif kind is list and item:
+            _sequence(item, dash + 4, lines, head + "   ")
+        else:
+            _value(item, head, dash + 2, lines)
+
+
+def _value(value: Any, head: str, inner: int, lines: list[str]) -> None:
+    """``head`` followed by a value: inline if scalar or empty, else on the next lines."""
+    kind = type(value)
+    if kind is dict or kind is list:
+        if value:
+            lines.append(head)
+            (_mapping if kind is dict else _sequence)(value, inner, lines)
+        else:
+            lines.append(head + (" {}" if kind is dict else " []"))
+    elif kind is str and "\n" in value:
+        _literal(value, head, inner, lines)
+    else:
+        text = _scalar(value, key=False)
+        if len(head) + len(text) > _LONGEST_INLINE:
+            raise _Unusual
+        lines.append(f"{head} {text}")
+
+
+def _literal(text: str, head: str, column: int, lines: list[str]) -> None:
+    """A multi-line string as a literal block (|- or |), as _represent_str chooses."""
+    if re.search(r"[ \t]\n|[ \t]$|^\s|\n\n$|[\x85\u2028\u2029\r]", text):
+        raise _Unusual
+    body = text[:-1] if text.endswith("\n") else text
+    lines.append(f"{head} |" if text.endswith("\n") else f"{head} |-")
+    pad = " " * column
+    for line in body.split("\n"):
+        if not _printable(line):
+            raise _Unusual
+        lines.append(pad + line if line else "")
+
+
+def _printable(text: str) -> bool:
+    return text.isascii() and text.isprintable() and "\t" not in text
+
+
+def _scalar(value: Any, *, key: bool) -> str:
+    """The text of a one-line scalar, as ruamel.yaml writes it in block context."""
+    cache_key = (value, key)
+    text = _SCALARS.get(cache_key)
+    if text is not None and type(value) is str:
+        return text
+    kind = type(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if kind is int:
+        return str(value)
+    if kind is str:
+        text = _string(value, key=key)
+    elif kind is float:
+        text = _by_ruamel(value, key=False)
+    else:
+        raise _Unusual
+    _SCALARS[cache_key] = text
+    return text
+
+
+def _string(text: str, *, key: bool) -> str:
+    if (
+        _printable(text)
+        and _PLAIN.fullmatch(text)
+        and not text.endswith((" ", ":"))
+        and ": " not in text
+        and " #" not in text
+        and (not key or len(text) < 128)
+        and _YAML12.resolve(ScalarNode, text, (True, False)) == STR_TAG
+        and not _needs_quotes(text)
+    ):
+        return text
+    return _by_ruamel(text, key=key)
+
+
+def _by_ruamel(value: Any, *, key: bool) -> str:
+    """Ask ruamel.yaml how it writes one scalar; unusual if it takes more than one line."""
+    text = _ruamel_yaml({value: 0} if key else {"k": value})
+    if _LINE_BREAK.search(text[:-1]) or not text.endswith("\n"):
+        raise _Unusual
+    if key:
+        if not text.endswith(": 0\n"):
+            raise _Unusual
+        return text[: -len(": 0\n")]
+    if not text.startswith("k: "):
+        raise _Unusual
+    return text[len("k: ") : -1]
 
 
 def to_commented_yaml(data: CommentedMap) -> str:
