@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+import orjson
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.nodes import ScalarNode
@@ -268,7 +269,44 @@ def _by_ruamel(value: Any, key: bool, out: _Lines) -> str:
 
 def to_json(data: Any) -> str:
     """Indented JSON with a final newline, keys in insertion order."""
+    if _orjson_writes_as_json(data):
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _orjson_writes_as_json(data: Any) -> bool:
+    """Whether orjson writes the bytes json.dumps(indent=2, ensure_ascii=False) writes.
+
+    They differ only on floats with an exponent (1e-07 against 1e-7), NaN and infinities,
+    integers beyond 64 bits, non-str keys and lone surrogates; such data goes to json.
+    """
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            if not item.isascii() and _SURROGATE.search(item):
+                return False
+        elif kind is dict:
+            if not all(type(key) is str for key in item):
+                return False
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif kind is float:
+            if not _PLAIN_FLOAT.fullmatch(repr(item)):
+                return False
+        elif kind is int:
+            if not -(2**63) <= item < 2**63:
+                return False
+        elif item is not None and kind is not bool:
+            return False
+    return True
+
+
+_PLAIN_FLOAT = re.compile(r"-?[0-9]+\.[0-9]+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def helm_escape(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -123,3 +124,37 @@ def test_libyaml_composes_the_nodes_the_pure_parser_composes(path: Path | None):
 def test_libyaml_composes_a_synthetic_spec_as_the_pure_parser_does(tmp_path: Path):
     text = synthetic_spec(12, tmp_path / "s.yaml").read_text("utf-8")
     assert _shape(_nodes(text, pure=False)[0]) == _shape(_nodes(text, pure=True)[0])
+
+
+JSON = st.recursive(
+    st.one_of(
+        TEXT,
+        st.integers(),
+        st.floats(),
+        st.booleans(),
+        st.none(),
+        st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"])),
+    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(TEXT, inner, max_size=4)),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=400)
+@given(JSON)
+def test_to_json_writes_what_json_dumps_writes(data: Any):
+    assert serialize.to_json(data) == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_the_chart_json_goes_through_orjson(monkeypatch: pytest.MonkeyPatch):
+    checks: list[bool] = []
+    writes_as_json = serialize._orjson_writes_as_json
+
+    def counted(data: Any) -> bool:
+        checks.append(writes_as_json(data))
+        return checks[-1]
+
+    monkeypatch.setattr(serialize, "_orjson_writes_as_json", counted)
+    generate_from_files()
+    assert len(checks) > 3
+    assert all(checks)
