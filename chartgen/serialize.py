@@ -99,7 +99,10 @@ _YAML12 = VersionedResolver(version=(1, 2))
 # no indicator first, no ': ' or ' #', no space at either end.
 _PLAIN = re.compile(r"[A-Za-z0-9_(/$=<~+^][ -~]*")
 _LONGEST_INLINE = 2000  # well below the 4096 columns at which ruamel folds a line
-_SCALARS: dict[tuple[Any, bool, bool], str] = {}
+_SCALARS: dict[tuple[type, str, bool, bool], str] = {}
+# What rules out a plain scalar for ruamel's analyze_scalar: an indicator first, a space at
+# either end, ': ' or ' #' inside, ':' last.
+_NOT_PLAIN = re.compile(r"""^[#,\[\]{}&*!|>'"%@`]|^[-?:]( |$)|^ | $|: | #|:$""")
 # Every character YAML reads as a line break.
 _LINE_BREAK = re.compile("[\n\r\x85\u2028\u2029]")
 _MAPS: dict[type, bool] = {dict: False, CommentedMap: True}  # type -> round-trip only
@@ -225,8 +228,9 @@ def _scalar(value: Any, out: _Lines, *, key: bool) -> str:
         return "null"
     if kind is not str and kind is not float:
         raise _Unusual
-    cache_key = (value, key, out.round_trip)
-    text = _SCALARS.get(cache_key) if kind is str else None
+    # A float by its repr: 1.0 == 1 == True as keys, and -0.0 == 0.0.
+    cache_key = (kind, value if kind is str else repr(value), key, out.round_trip)
+    text = _SCALARS.get(cache_key)
     if text is None:
         text = _string(value, key, out) if kind is str else _by_ruamel(value, False, out)
         _SCALARS[cache_key] = text
@@ -247,7 +251,9 @@ def _string(text: str, key: bool, out: _Lines) -> str:
         and _YAML12.resolve(ScalarNode, text, (True, False)) == STR_TAG
     ):
         return text
-    if quote:  # _represent_str asks for single quotes, which printable one-liners allow
+    if quote or ("'" not in text and _NOT_PLAIN.search(text)):
+        # _represent_str asks for single quotes, or ruamel finds an indicator that rules out
+        # plain and chooses them; printable one-liners allow them.
         return "'" + text.replace("'", "''") + "'"
     return _by_ruamel(text, key, out)
 
@@ -270,43 +276,37 @@ def _by_ruamel(value: Any, key: bool, out: _Lines) -> str:
 def to_json(data: Any) -> str:
     """Indented JSON with a final newline, keys in insertion order."""
     if _orjson_writes_as_json(data):
-        return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
+        try:
+            return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
+        except orjson.JSONEncodeError:
+            pass
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def _orjson_writes_as_json(data: Any) -> bool:
     """Whether orjson writes the bytes json.dumps(indent=2, ensure_ascii=False) writes.
 
-    They differ only on floats with an exponent (1e-07 against 1e-7), NaN and infinities,
-    integers beyond 64 bits, non-str keys and lone surrogates; such data goes to json.
+    They differ on floats with an exponent (1e-07 against 1e-7), NaN and infinities, and on
+    types json refuses; orjson itself refuses big integers, non-str keys and lone surrogates.
     """
     stack = [data]
     while stack:
         item = stack.pop()
         kind = type(item)
-        if kind is str:
-            if not item.isascii() and _SURROGATE.search(item):
-                return False
-        elif kind is dict:
-            if not all(type(key) is str for key in item):
-                return False
-            stack.extend(item.keys())
+        if kind is dict:
             stack.extend(item.values())
         elif kind is list:
             stack.extend(item)
         elif kind is float:
             if not _PLAIN_FLOAT.fullmatch(repr(item)):
                 return False
-        elif kind is int:
-            if not -(2**63) <= item < 2**63:
-                return False
-        elif item is not None and kind is not bool:
+        elif kind not in _JSON_SCALARS:
             return False
     return True
 
 
+_JSON_SCALARS = frozenset({str, int, bool, type(None)})
 _PLAIN_FLOAT = re.compile(r"-?[0-9]+\.[0-9]+")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def helm_escape(text: str) -> str:

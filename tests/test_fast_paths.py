@@ -158,3 +158,9 @@ def test_the_chart_json_goes_through_orjson(monkeypatch: pytest.MonkeyPatch):
     generate_from_files()
     assert len(checks) > 3
     assert all(checks)
+
+
+def test_equal_scalars_of_other_types_keep_their_own_text():
+    data = {"a": "0.9", "b": 0.9, "c": "0.9", "d": 1.0, "e": 1, "f": True, "g": -0.0, "h": 0.0}
+    expected = "a: '0.9'\nb: 0.9\nc: '0.9'\nd: 1.0\ne: 1\nf: true\ng: -0.0\nh: 0.0\n"
+    assert serialize.to_yaml(data) == serialize._ruamel_yaml(data) == expected
