@@ -23,7 +23,7 @@ def http_probe(path: str, port: str, period: int) -> dict[str, Any]:
 
 
 def synthetic_service(index: int) -> dict[str, Any]:
-    """Service ``index`` (1-based), varied deterministically by its index."""
+    """Service ``index`` (1-based) with its monitoring, varied deterministically by its index."""
     name = service_name(index)
     size = 1 + index % 4
     ports = [{"name": "http", "port": 8080}]
@@ -43,16 +43,209 @@ def synthetic_service(index: int) -> dict[str, Any]:
         },
         "env": [
             {"name": "LOG_LEVEL", "value": LEVELS[index % len(LEVELS)]},
+            {"name": "API_TOKEN_FILE", "value": f"/var/run/secrets/{name}/token"},
+        ],
+        "secretMounts": [
             {
-                "name": "API_TOKEN",
-                "secret": {"name": f"{CHART_NAME}-{name}", "key": "token", "optional": True},
-            },
+                "secretName": f"{CHART_NAME}-{name}",
+                "path": f"/var/run/secrets/{name}",
+                "keys": ["token"],
+                "optional": True,
+            }
         ],
         "probes": {
             "liveness": http_probe("/health", "http", 20),
             "readiness": http_probe("/ready", "http", 10),
         },
-        "metrics": {"port": scrape_port, "path": "/metrics"},
+        "metrics": {"port": scrape_port, "path": "/metrics", "families": metric_families(index)},
+        "recordingRules": recording_rules(index),
+        "alerts": alerts(index),
+    }
+
+
+def metric_prefix(index: int) -> str:
+    """The metric name prefix of service ``index``: svc_0001, ..."""
+    return f"svc_{index:04d}"
+
+
+def metric_families(index: int) -> list[dict[str, Any]]:
+    """Five metric families: a counter pair, two gauges and one histogram."""
+    prefix = metric_prefix(index)
+    return [
+        {
+            "name": f"{prefix}_requests_total",
+            "type": "counter",
+            "help": "Requests received.",
+            "unit": "requests",
+            "labels": ["code"],
+        },
+        {
+            "name": f"{prefix}_errors_total",
+            "type": "counter",
+            "help": "Requests that failed.",
+            "unit": "requests",
+            "labels": ["code"],
+        },
+        {"name": f"{prefix}_queue_depth", "type": "gauge", "help": "Items waiting."},
+        {
+            "name": f"{prefix}_saturation",
+            "type": "gauge",
+            "help": "Share of capacity in use (0..1).",
+            "unit": "ratio",
+        },
+        {
+            "name": f"{prefix}_request_duration_seconds",
+            "type": "histogram",
+            "help": "Duration of one request.",
+            "unit": "seconds",
+        },
+    ]
+
+
+def recording_rules(index: int) -> list[dict[str, Any]]:
+    """Three recording rules over the service's families."""
+    prefix, job = metric_prefix(index), service_name(index)
+    return [
+        {
+            "record": f"{prefix}:requests:rate_5m",
+            "expr": f'sum by (job, namespace) (rate({prefix}_requests_total{{job="{job}"}}[5m]))',
+        },
+        {
+            "record": f"{prefix}:error_ratio:5m",
+            "expr": (
+                f'sum by (job, namespace) (rate({prefix}_errors_total{{job="{job}"}}[5m]))\n/\n'
+                f'sum by (job, namespace) (rate({prefix}_requests_total{{job="{job}"}}[5m]))'
+            ),
+        },
+        {
+            "record": f"{prefix}:latency:p95",
+            "expr": (
+                "histogram_quantile(0.95, sum by (job, namespace, le) "
+                f'(rate({prefix}_request_duration_seconds_bucket{{job="{job}"}}[5m])))'
+            ),
+        },
+    ]
+
+
+def alert(index: int, name: str, series: str, expr: str, **fields: Any) -> dict[str, Any]:
+    """Alert ``name`` of service ``index`` on one series: it fires at the first of ``values``."""
+    job = service_name(index)
+    labels = f'job="{job}", pod="{job}-0", namespace="bench"'
+    fired = {"job": job, "pod": f"{job}-0", "namespace": "bench"}
+    fire, quiet = fields.pop("values")
+    return {
+        "alert": f"Svc{index:04d}{name}",
+        "expr": expr,
+        "for": "5m",
+        "runbook": f"https://runbooks.example.com/{job}",
+        **fields,
+        "examples": [
+            {
+                "name": "fires",
+                "series": [{"series": f"{series}{{{labels}}}", "values": fire}],
+                "fires": [fired],
+            },
+            {
+                "name": "stays quiet",
+                "series": [{"series": f"{series}{{{labels}}}", "values": quiet}],
+                "fires": [],
+            },
+        ],
+    }
+
+
+def alerts(index: int) -> list[dict[str, Any]]:
+    """Three alerts: two with a threshold parameter, one structural."""
+    prefix, job = metric_prefix(index), service_name(index)
+    return [
+        alert(
+            index,
+            "QueueDeep",
+            f"{prefix}_queue_depth",
+            f'{prefix}_queue_depth{{job="{job}"}} > $threshold',
+            params={"threshold": 100},
+            severity="warning",
+            summary="Queue is deep on {{ $labels.pod }}",
+            description="{{ $value }} items wait on {{ $labels.pod }}.",
+            values=("500x20", "5x20"),
+        ),
+        alert(
+            index,
+            "Saturated",
+            f"{prefix}_saturation",
+            f'{prefix}_saturation{{job="{job}"}} > $threshold',
+            params={"threshold": 0.9},
+            severity="critical",
+            summary="Saturated on {{ $labels.pod }}",
+            description="{{ $labels.pod }} uses {{ $value | humanizePercentage }}.",
+            values=("0.95x20", "0.5x20"),
+        ),
+        alert(
+            index,
+            "Down",
+            "up",
+            f'up{{job="{job}"}} == 0',
+            severity="critical",
+            summary="{{ $labels.pod }} is down",
+            description="Prometheus cannot scrape {{ $labels.pod }}.",
+            values=("0x20", "1x20"),
+        ),
+    ]
+
+
+def dashboard(index: int) -> dict[str, Any]:
+    """One dashboard of six panels over the service's series."""
+    prefix = metric_prefix(index)
+    return {
+        "name": service_name(index),
+        "title": f"Service {index}",
+        "tags": ["synthetic"],
+        "variables": ["namespace"],
+        "rows": [
+            {
+                "title": "Traffic",
+                "panels": [
+                    {"title": "Requests", "targets": [{"metric": f"{prefix}_requests_total"}]},
+                    {
+                        "title": "Error ratio",
+                        "unit": "percentunit",
+                        "targets": [{"metric": f"{prefix}:error_ratio:5m"}],
+                    },
+                    {
+                        "title": "Latency",
+                        "unit": "s",
+                        "targets": [{"metric": f"{prefix}_request_duration_seconds"}],
+                    },
+                ],
+            },
+            {
+                "title": "Load",
+                "panels": [
+                    {
+                        "title": "Queue depth",
+                        "type": "stat",
+                        "width": 8,
+                        "targets": [{"metric": f"{prefix}_queue_depth"}],
+                        "thresholds": [{"alert": f"Svc{index:04d}QueueDeep"}],
+                    },
+                    {
+                        "title": "Saturation",
+                        "type": "gauge",
+                        "width": 8,
+                        "unit": "percentunit",
+                        "min": 0,
+                        "max": 1,
+                        "targets": [{"metric": f"{prefix}_saturation"}],
+                        "thresholds": [{"alert": f"Svc{index:04d}Saturated"}],
+                    },
+                    {
+                        "title": "Request rate",
+                        "width": 8,
+                        "targets": [{"metric": f"{prefix}:requests:rate_5m"}],
+                    },
+                ],
+            },
+        ],
     }
 
 
@@ -68,6 +261,7 @@ def synthetic_spec(n: int) -> dict[str, Any]:
             "keywords": ["synthetic", "benchmark"],
         },
         "services": [synthetic_service(index) for index in range(1, n + 1)],
+        "dashboards": [dashboard(index) for index in range(1, n + 1)],
     }
 
 

@@ -95,7 +95,7 @@ def _is_literal(node: Node | None) -> bool:
 def _ambiguity(node: ScalarNode) -> tuple[str, str] | None:
     """(what, fix) if YAML 1.1 and 1.2 read this plain scalar differently."""
     text = node.value
-    if node.style is not None or not _SUSPECT.match(text):
+    if node.style or not _SUSPECT.match(text):  # plain: None, or '' from libyaml
         return None
     as11 = str(_YAML11.resolve(ScalarNode, text, (True, False))).rsplit(":", 1)[-1]
     as12 = str(_YAML12.resolve(ScalarNode, text, (True, False))).rsplit(":", 1)[-1]

@@ -170,8 +170,7 @@ def parse_yaml(
     Refuses duplicate keys, plain values YAML 1.1 reads differently, and clear credentials.
     """
     try:
-        yaml = YAML(typ="safe", pure=True)
-        node = yaml.compose(text)
+        yaml, node = _compose(text)
         problems = document_problems(node, name, secret_fix)
         if problems:
             raise ChartgenError(problems)
@@ -203,6 +202,20 @@ def parse_yaml(
             where=Location(name, 1),
         )
     return data
+
+
+def _compose(text: str) -> tuple[YAML, Any]:
+    """The composed document, by libyaml when ruamel.yaml.clib is installed.
+
+    The pure-Python parser composes the same nodes (a plain scalar's style is '' there,
+    None here); on a syntax error it parses again so that messages and lines are its own.
+    """
+    try:
+        yaml = YAML(typ="safe")
+        return yaml, yaml.compose(text)
+    except YAMLError:
+        yaml = YAML(typ="safe", pure=True)
+        return yaml, yaml.compose(text)
 
 
 def _mark_line(mark: Any) -> int:

@@ -7,8 +7,9 @@ import json
 import re
 from typing import Any
 
+import orjson
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.representer import SafeRepresenter
 from ruamel.yaml.resolver import VersionedResolver
@@ -57,21 +58,255 @@ _ROUND_TRIP = _yaml("rt")
 
 def to_yaml(data: Any) -> str:
     """Block-style YAML that Helm reads back as the same data, keys in insertion order."""
-    stream = io.StringIO()
-    _SAFE.dump(data, stream)
-    return stream.getvalue()
+    try:
+        return _fast_yaml(data, _Lines(round_trip=False))
+    except _Unusual:
+        return _ruamel_yaml(data)
 
 
 def to_commented_yaml(data: CommentedMap) -> str:
     """YAML of a map that carries comments (values.yaml)."""
+    try:
+        return _fast_yaml(data, _Lines(round_trip=True))
+    except _Unusual:
+        return _ruamel_yaml(data, round_trip=True)
+
+
+def _ruamel_yaml(data: Any, *, round_trip: bool = False) -> str:
     stream = io.StringIO()
-    _ROUND_TRIP.dump(data, stream)
+    (_ROUND_TRIP if round_trip else _SAFE).dump(data, stream)
     return stream.getvalue()
+
+
+class _Unusual(Exception):
+    """Data the fast emitter leaves to ruamel.yaml."""
+
+
+class _Lines(list[str]):
+    """The lines written so far, and which ruamel dumper they stand in for."""
+
+    def __init__(self, *, round_trip: bool) -> None:
+        super().__init__()
+        self.round_trip = round_trip
+
+
+# The fast emitter writes what ruamel.yaml writes (with the settings of _yaml) for plain data:
+# dicts with str keys, lists, str, int, float, bool and None, and in round-trip mode the
+# CommentedMaps of values.yaml with comment lines above keys. Anything else, and any scalar
+# ruamel would write over several lines or fold, goes to ruamel.yaml for the whole document.
+_YAML12 = VersionedResolver(version=(1, 2))
+# Printable ASCII that ruamel writes plain in block context when it resolves to a string:
+# no indicator first, no ': ' or ' #', no space at either end.
+_PLAIN = re.compile(r"[A-Za-z0-9_(/$=<~+^][ -~]*")
+_LONGEST_INLINE = 2000  # well below the 4096 columns at which ruamel folds a line
+_SCALARS: dict[tuple[type, str, bool, bool], str] = {}
+# What rules out a plain scalar for ruamel's analyze_scalar: an indicator first, a space at
+# either end, ': ' or ' #' inside, ':' last.
+_NOT_PLAIN = re.compile(r"""^[#,\[\]{}&*!|>'"%@`]|^[-?:]( |$)|^ | $|: | #|:$""")
+# Every character YAML reads as a line break.
+_LINE_BREAK = re.compile("[\n\r\x85\u2028\u2029]")
+_MAPS: dict[type, bool] = {dict: False, CommentedMap: True}  # type -> round-trip only
+_SEQS: dict[type, bool] = {list: False, CommentedSeq: True}
+
+
+def _is_map(data: Any, out: _Lines) -> bool:
+    only_round_trip = _MAPS.get(type(data))
+    if only_round_trip is None:
+        return False
+    if only_round_trip and not out.round_trip:
+        raise _Unusual
+    return True
+
+
+def _is_seq(data: Any, out: _Lines) -> bool:
+    only_round_trip = _SEQS.get(type(data))
+    if only_round_trip is None:
+        return False
+    if only_round_trip and (not out.round_trip or data.ca.items or data.ca.comment):
+        raise _Unusual
+    return True
+
+
+def _fast_yaml(data: Any, out: _Lines) -> str:
+    if _is_map(data, out) and data:
+        _mapping(data, 0, out)
+    elif _is_seq(data, out) and data:
+        _sequence(data, 2, out)
+    else:
+        raise _Unusual
+    out.append("")
+    return "\n".join(out)
+
+
+def _comments(data: dict[Any, Any]) -> dict[Any, list[str]]:
+    """Comment lines above keys of a CommentedMap; unusual if it has comments elsewhere."""
+    if type(data) is not CommentedMap:
+        return {}
+    if data.ca.comment or data.ca.end:
+        raise _Unusual
+    found = {}
+    for key, item in data.ca.items.items():
+        if len(item) != 4 or item[0] or item[2] or item[3] or not item[1]:
+            raise _Unusual
+        found[key] = [" " * token.start_mark.column + token.value[:-1] for token in item[1]]
+    return found
+
+
+def _mapping(data: dict[Any, Any], column: int, out: _Lines, first: str = "") -> None:
+    """Keys at ``column``; the first key continues ``first`` (a list item's dash) if given."""
+    pad = " " * column
+    comments = _comments(data)
+    for key, value in data.items():
+        if type(key) is not str:
+            raise _Unusual
+        if key in comments:
+            if first:
+                raise _Unusual
+            out.extend(comments[key])
+        head = f"{first or pad}{_scalar(key, out, key=True)}:"
+        first = ""
+        _value(value, head, column + 2, out)
+
+
+def _sequence(data: list[Any], dash: int, out: _Lines, first: str = "") -> None:
+    """Dashes at column ``dash``; the first item continues ``first`` if given."""
+    pad = " " * dash
+    for item in data:
+        head = f"{first or pad}-"
+        first = ""
+        if item and _is_map(item, out):
+            _mapping(item, dash + 2, out, head + " ")
+        elif item and _is_seq(item, out):
+            _sequence(item, dash + 4, out, head + "   ")
+        else:
+            _value(item, head, dash + 2, out)
+
+
+def _value(value: Any, head: str, inner: int, out: _Lines) -> None:
+    """``head`` followed by a value: inline if scalar or empty, else on the next lines."""
+    if _is_map(value, out) or _is_seq(value, out):
+        is_map = isinstance(value, dict)
+        if value:
+            out.append(head)
+            (_mapping if is_map else _sequence)(value, inner, out)
+        else:
+            out.append(head + (" {}" if is_map else " []"))
+    elif type(value) is str and "\n" in value:
+        _literal(value, head, inner, out)
+    else:
+        text = _scalar(value, out, key=False)
+        if len(head) + len(text) > _LONGEST_INLINE:
+            raise _Unusual
+        out.append(f"{head} {text}")
+
+
+def _literal(text: str, head: str, column: int, out: _Lines) -> None:
+    """A multi-line string as a literal block (|- or |), as _represent_str chooses."""
+    if re.search(r"[ \t]\n|[ \t]$|^\s|\n\n$|[\x85\u2028\u2029\r]", text):
+        raise _Unusual
+    body = text[:-1] if text.endswith("\n") else text
+    out.append(f"{head} |" if text.endswith("\n") else f"{head} |-")
+    pad = " " * column
+    for line in body.split("\n"):
+        if not _printable(line):
+            raise _Unusual
+        out.append(pad + line if line else "")
+
+
+def _printable(text: str) -> bool:
+    return text.isascii() and text.isprintable() and "\t" not in text
+
+
+def _scalar(value: Any, out: _Lines, *, key: bool) -> str:
+    """The text of a one-line scalar, as ruamel.yaml writes it in block context."""
+    kind = type(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return str(value)
+    if value is None and not out.round_trip:  # round-trip writes an empty value
+        return "null"
+    if kind is not str and kind is not float:
+        raise _Unusual
+    # A float by its repr: 1.0 == 1 == True as keys, and -0.0 == 0.0.
+    cache_key = (kind, value if kind is str else repr(value), key, out.round_trip)
+    text = _SCALARS.get(cache_key)
+    if text is None:
+        text = _string(value, key, out) if kind is str else _by_ruamel(value, False, out)
+        _SCALARS[cache_key] = text
+    return text
+
+
+def _string(text: str, key: bool, out: _Lines) -> str:
+    if not _printable(text):
+        return _by_ruamel(text, key, out)
+    quote = _needs_quotes(text)
+    if (
+        not quote
+        and _PLAIN.fullmatch(text)
+        and not text.endswith((" ", ":"))
+        and ": " not in text
+        and " #" not in text
+        and (not key or len(text) < 128)
+        and _YAML12.resolve(ScalarNode, text, (True, False)) == STR_TAG
+    ):
+        return text
+    if quote or ("'" not in text and _NOT_PLAIN.search(text)):
+        # _represent_str asks for single quotes, or ruamel finds an indicator that rules out
+        # plain and chooses them; printable one-liners allow them.
+        return "'" + text.replace("'", "''") + "'"
+    return _by_ruamel(text, key, out)
+
+
+def _by_ruamel(value: Any, key: bool, out: _Lines) -> str:
+    """Ask ruamel.yaml how it writes one scalar; unusual if it takes more than one line."""
+    data = CommentedMap({value: 0} if key else {"k": value})
+    text = _ruamel_yaml(data if out.round_trip else dict(data), round_trip=out.round_trip)
+    if _LINE_BREAK.search(text[:-1]) or not text.endswith("\n"):
+        raise _Unusual
+    if key:
+        if not text.endswith(": 0\n"):
+            raise _Unusual
+        return text[: -len(": 0\n")]
+    if not text.startswith("k: "):
+        raise _Unusual
+    return text[len("k: ") : -1]
 
 
 def to_json(data: Any) -> str:
     """Indented JSON with a final newline, keys in insertion order."""
+    if _orjson_writes_as_json(data):
+        try:
+            return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
+        except orjson.JSONEncodeError:
+            pass
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _orjson_writes_as_json(data: Any) -> bool:
+    """Whether orjson writes the bytes json.dumps(indent=2, ensure_ascii=False) writes.
+
+    They differ on floats with an exponent (1e-07 against 1e-7), NaN and infinities, and on
+    types json refuses; orjson itself refuses big integers, non-str keys and lone surrogates.
+    """
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif kind is float:
+            if not _PLAIN_FLOAT.fullmatch(repr(item)):
+                return False
+        elif kind not in _JSON_SCALARS:
+            return False
+    return True
+
+
+_JSON_SCALARS = frozenset({str, int, bool, type(None)})
+_PLAIN_FLOAT = re.compile(r"-?[0-9]+\.[0-9]+")
 
 
 def helm_escape(text: str) -> str:
