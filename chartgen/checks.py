@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from chartgen import dashboards, naming, promql
 from chartgen.errors import ChartgenError, Diagnostic, Location
-from chartgen.rules import rules_view
+from chartgen.rules import RulesView
 from chartgen.spec import Alert, ChartSpec, Dashboard, Panel, Probe, Service, Threshold
 from chartgen.spec.service import ALWAYS_WRITABLE
 
@@ -131,9 +131,6 @@ def check_monitoring(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
                 for key, value in alert.labels.items()
                 if "$" in value or "{{" in value
             )
-    if not found:  # the rule files can only be built from valid rules
-        for index, service in enumerate(spec.services):
-            found.extend(_rules_size_problems(service, ["services", index], locate))
     return found
 
 
@@ -176,21 +173,24 @@ def _undeclared(name: str) -> tuple[str, str]:
     )
 
 
-def _rules_size_problems(
-    service: Service, where: Sequence[str | int], locate: Locate
-) -> Iterator[Diagnostic]:
-    view = rules_view(service)
-    if view is None:
-        return
-    size = len(view.recording_text.encode()) + sum(len(a.text.encode()) for a in view.alerts)
-    if size > dashboards.APPLY_ANNOTATION_LIMIT:
-        yield Diagnostic(
-            locate([*where, "name"]),
-            f"the rules ConfigMap of {service.name!r} would hold {size:,} bytes; "
-            f"`kubectl apply` refuses more than {dashboards.APPLY_ANNOTATION_LIMIT:,} "
-            f"(and Kubernetes any ConfigMap over {dashboards.CONFIGMAP_LIMIT:,})",
-            "split the rules across services, or shorten descriptions and expressions",
-        )
+def check_rule_sizes(rules: Sequence[RulesView | None], locate: Locate) -> list[Diagnostic]:
+    """Each built rules ConfigMap (one per service, in spec order) fits kubectl apply."""
+    found = []
+    for index, view in enumerate(rules):
+        if view is None:
+            continue
+        size = len(view.recording_text.encode()) + sum(len(a.text.encode()) for a in view.alerts)
+        if size > dashboards.APPLY_ANNOTATION_LIMIT:
+            found.append(
+                Diagnostic(
+                    locate(["services", index, "name"]),
+                    f"the rules ConfigMap of {view.service!r} would hold {size:,} bytes; "
+                    f"`kubectl apply` refuses more than {dashboards.APPLY_ANNOTATION_LIMIT:,} "
+                    f"(and Kubernetes any ConfigMap over {dashboards.CONFIGMAP_LIMIT:,})",
+                    "split the rules across services, or shorten descriptions and expressions",
+                )
+            )
+    return found
 
 
 def raise_for_errors(diagnostics: Sequence[Diagnostic]) -> None:

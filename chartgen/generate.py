@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chartgen.build import ChartView, build
-from chartgen.checks import Locate, check_dashboard_sizes, check_spec, raise_for_errors
+from chartgen.checks import (
+    Locate,
+    check_dashboard_sizes,
+    check_rule_sizes,
+    check_spec,
+    raise_for_errors,
+)
 from chartgen.errors import Diagnostic, Location, format_loc
 from chartgen.load import load_spec
 from chartgen.render import render
@@ -38,7 +44,11 @@ def checked_build(spec: ChartSpec, locate: Locate | None = None) -> Built:
     diagnostics = check_spec(spec, locate)
     raise_for_errors(diagnostics)
     chart = build(spec)
-    raise_for_errors(check_dashboard_sizes(chart.dashboards, locate))
+    # Sizes are known once the rule files and dashboards are built, each exactly once.
+    raise_for_errors(
+        check_rule_sizes([s.rules for s in chart.services], locate)
+        + check_dashboard_sizes(chart.dashboards, locate)
+    )
     return Built(spec, chart, tuple(diagnostics))
 
 
