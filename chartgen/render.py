@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.bccache import Bucket
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
@@ -48,11 +50,49 @@ FILTERS: dict[str, Any] = {
 }
 
 
+#: Where compiled templates are kept between runs; empty turns the cache off.
+CACHE_DIR_ENV = "CHARTGEN_CACHE_DIR"
+
+
+class TemplateCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept on disk, so a run skips compiling unchanged templates.
+
+    Jinja keys each entry by template and checks the source's checksum and its own and
+    Python's versions before use, so an edited template is compiled again. A cache that
+    cannot be written (read-only home, full disk) only costs the compile.
+    """
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        """Load a compiled template if there is a readable one."""
+        try:
+            super().load_bytecode(bucket)
+        except OSError:
+            pass
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        """Store a compiled template; a failure to write is not an error."""
+        try:
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def template_cache() -> TemplateCache | None:
+    """The on-disk template cache: $CHARTGEN_CACHE_DIR, else the user's cache directory."""
+    directory = os.environ.get(CACHE_DIR_ENV)
+    if directory is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        directory = os.path.join(base, "chartgen", "templates")
+    return TemplateCache(directory) if directory else None
+
+
 @functools.cache
 def environment(directory: Path | None = None) -> jinja2.Environment:
     """The Jinja environment: its own delimiters so Helm's {{ }} pass through untouched."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(directory or template_dir()),
+        bytecode_cache=template_cache(),
         block_start_string="[%",
         block_end_string="%]",
         variable_start_string="[[",
