@@ -1,9 +1,31 @@
-"""chartgen: one typed spec of a platform -> a versioned Helm chart with its monitoring built in."""
+"""chartgen: one typed spec of a platform -> a versioned Helm chart with its monitoring built in.
 
-from chartgen.errors import ChartgenError, Diagnostic, Location
-from chartgen.generate import Generated, generate, generate_from_files
-from chartgen.load import load_spec
-from chartgen.write import compare, write_chart
+The names below are imported on first use, so a command loads only the modules it needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chartgen.errors import ChartgenError, Diagnostic, Location
+    from chartgen.generate import Generated, generate, generate_from_files
+    from chartgen.load import load_spec
+    from chartgen.write import compare, write_chart
+
+#: Public name -> the module that defines it.
+_EXPORTS = {
+    "ChartgenError": "chartgen.errors",
+    "Diagnostic": "chartgen.errors",
+    "Location": "chartgen.errors",
+    "Generated": "chartgen.generate",
+    "generate": "chartgen.generate",
+    "generate_from_files": "chartgen.generate",
+    "load_spec": "chartgen.load",
+    "compare": "chartgen.write",
+    "write_chart": "chartgen.write",
+}
 
 __all__ = [
     "ChartgenError",
@@ -16,3 +38,11 @@ __all__ = [
     "load_spec",
     "write_chart",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module when the name is first used."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'chartgen' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -109,8 +109,10 @@ def render(  # noqa: PLR0917
             sys.exit(1)
         click.echo(f"{out} is up to date ({len(generated.files)} files)")
         return
-    write_chart(generated.files, out)
-    click.echo(f"wrote {out} ({len(generated.files)} files)")
+    if write_chart(generated.files, out):
+        click.echo(f"wrote {out} ({len(generated.files)} files)")
+    else:
+        click.echo(f"{out} is up to date ({len(generated.files)} files); nothing written")
 
 
 @main.command()

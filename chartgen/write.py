@@ -40,13 +40,13 @@ def is_generated(directory: Path) -> bool:
 
 def compare(files: dict[str, str], out: Path) -> list[Difference]:
     """The differences between rendered files and the chart directory, by path."""
-    on_disk = _files_under(out) if out.is_dir() else set()
+    on_disk = _files_under(out)
     found = []
     for path in sorted(set(files) | on_disk):
         if path not in on_disk:
             found.append(Difference(path, "missing", _diff("", files[path], path)))
             continue
-        current = (out / path).read_bytes().decode("utf-8", errors="replace")
+        current = _read(out, path).decode("utf-8", errors="replace")
         if path not in files:
             found.append(Difference(path, "extra", _diff(current, "", path)))
         elif current != files[path]:
@@ -54,10 +54,18 @@ def compare(files: dict[str, str], out: Path) -> list[Difference]:
     return found
 
 
-def write_chart(files: dict[str, str], out: Path) -> None:
+def is_current(files: dict[str, str], out: Path) -> bool:
+    """Whether the chart directory holds exactly these files with exactly this text."""
+    if _files_under(out) != files.keys():
+        return False
+    return all(_read(out, path) == text.encode() for path, text in files.items())
+
+
+def write_chart(files: dict[str, str], out: Path) -> bool:
     """Write the chart into a new directory beside ``out``, then swap it in.
 
-    A failure at any point leaves the previous chart as it was.
+    A failure at any point leaves the previous chart as it was. A chart already on disk
+    byte for byte is left untouched (its files keep their times); returns whether it wrote.
     """
     out = out.absolute()
     if out.exists() and not out.is_dir():
@@ -74,6 +82,8 @@ def write_chart(files: dict[str, str], out: Path) -> None:
             where=Location(str(out)),
         )
     try:
+        if is_current(files, out):
+            return False
         out.parent.mkdir(parents=True, exist_ok=True)
         _remove_leftovers(out)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
@@ -88,15 +98,25 @@ def write_chart(files: dict[str, str], out: Path) -> None:
             fix="free space or fix permissions where the chart goes, then render again",
             where=Location(str(out)),
         ) from None
+    return True
 
 
 def _write_files(files: dict[str, str], directory: Path) -> None:
     """Every file under a new directory, with the permissions the umask gives."""
+    root = os.fspath(directory)
+    made = {""}
     for path, text in files.items():
-        target = directory / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        parent = path.rpartition("/")[0]
+        if parent not in made:
+            os.makedirs(os.path.join(root, parent), exist_ok=True)
+            made.add(parent)
+        handle = os.open(os.path.join(root, path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            data = memoryview(text.encode())
+            while data:
+                data = data[os.write(handle, data) :]
+        finally:
+            os.close(handle)
     umask = os.umask(0)
     os.umask(umask)
     directory.chmod(0o777 & ~umask)
@@ -142,7 +162,19 @@ def _remove_leftovers(out: Path) -> None:
 
 
 def _files_under(directory: Path) -> set[str]:
-    return {p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()}
+    """The relative paths of the files under a directory (none if it does not exist)."""
+    root = os.fspath(directory)
+    found: set[str] = set()
+    for parent, _dirs, names in os.walk(root):
+        prefix = os.path.relpath(parent, root).replace(os.sep, "/") + "/"
+        prefix = "" if prefix == "./" else prefix
+        found.update(prefix + name for name in names)
+    return found
+
+
+def _read(directory: Path, path: str) -> bytes:
+    with open(os.path.join(directory, path), "rb") as handle:
+        return handle.read()
 
 
 def _diff(before: str, after: str, path: str) -> str:

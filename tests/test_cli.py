@@ -129,3 +129,51 @@ def test_schema_prints_the_json_schema_of_spec_files():
 def test_version_and_help_work_without_a_spec():
     assert CliRunner().invoke(main, ["--version"]).output.startswith("chartgen, version 0.1.0")
     assert "render" in CliRunner().invoke(main, ["--help"]).output
+
+
+def test_render_leaves_an_up_to_date_chart_untouched(tmp_path, default_render):
+    assert run("render", cwd=tmp_path).returncode == 0
+    chart = tmp_path / "charts" / "vaultmesh" / "Chart.yaml"
+    written = chart.stat().st_mtime_ns
+    result = run("render", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    count = len(default_render.files)
+    assert result.stdout == f"charts/vaultmesh is up to date ({count} files); nothing written\n"
+    assert chart.stat().st_mtime_ns == written
+
+
+IMPORTS_PROBE = """
+import sys
+from chartgen.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(" ".join(sorted(sys.modules)))
+"""
+#: What the render path never needs: the live-checking, preview and HTTP stacks.
+NOT_FOR_RENDER = {
+    "chartgen.verify",
+    "chartgen.promapi",
+    "chartgen.preview",
+    "chartgen.release",
+    "chartgen.environments",
+    "kubernetes_validate",
+    "urllib.request",
+    "http.client",
+}
+
+
+def imported_by(*args: str, cwd: Path) -> set[str]:
+    """The modules a chartgen command has imported by the time it finishes."""
+    command = [sys.executable, "-c", IMPORTS_PROBE, *args]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=cwd, check=True)
+    return set(result.stdout.split())
+
+
+def test_a_command_imports_only_what_it_needs(tmp_path):
+    rendered = imported_by("render", "--out", str(tmp_path / "chart"), cwd=tmp_path)
+    assert "chartgen.render" in rendered  # the probe ran a render
+    assert rendered & NOT_FOR_RENDER == set()
+    helped = imported_by("--help", cwd=tmp_path)
+    assert helped & {"pydantic.main", "jinja2", "ruamel.yaml", "chartgen.generate"} == set()

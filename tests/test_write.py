@@ -82,3 +82,27 @@ def test_compare_names_changed_missing_and_extra_files(tmp_path):
 def test_compare_is_empty_when_nothing_changed(tmp_path):
     write_chart(FILES, tmp_path / "demo")
     assert compare(FILES, tmp_path / "demo") == []
+
+
+def test_a_chart_already_on_disk_is_left_untouched(tmp_path):
+    out = tmp_path / "demo"
+    assert write_chart(FILES, out) is True
+    before = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.rglob("*")}
+    assert write_chart(FILES, out) is False
+    assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.rglob("*")} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["demo"]
+
+
+@pytest.mark.parametrize(
+    "on_disk",
+    [
+        {**FILES, "templates/a.yaml": "a: 2\n"},  # a file differs
+        {**FILES, "templates/b.yaml": "b: 1\n"},  # an extra file
+        {"Chart.yaml": FILES["Chart.yaml"]},  # a file is missing
+    ],
+)
+def test_any_difference_rewrites_the_whole_chart(tmp_path, on_disk):
+    out = tmp_path / "demo"
+    write_chart(on_disk, out)
+    assert write_chart(FILES, out) is True
+    assert read_tree(out) == {k: v.encode() for k, v in FILES.items()}
