@@ -6,7 +6,8 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
-from chartgen.rules import rules_view
+from chartgen.naming import rules_configmap_name
+from chartgen.rules import has_rules
 from chartgen.serialize import to_yaml
 from chartgen.spec import ChartSpec
 
@@ -97,15 +98,15 @@ def monitoring_docs(spec: ChartSpec) -> MonitoringDocs:
 def prometheus_values(spec: ChartSpec) -> dict[str, Any]:
     """Values for the community prometheus chart: mount the rules ConfigMaps, scrape by job."""
     release = spec.chart.name
-    ruled = [s.name for s in spec.services if rules_view(s)]
     mounts = [
         {
-            "name": f"{release}-{name}-rules",
-            "mountPath": f"{RULES_MOUNT}/{release}/{name}",
-            "configMap": f"{release}-{name}-rules",
+            "name": rules_configmap_name(release, s.name),
+            "mountPath": f"{RULES_MOUNT}/{release}/{s.name}",
+            "configMap": rules_configmap_name(release, s.name),
             "readOnly": True,
         }
-        for name in ruled
+        for s in spec.services
+        if has_rules(s)
     ]
     return {
         "server": {"extraConfigmapMounts": mounts},

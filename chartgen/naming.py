@@ -8,6 +8,17 @@ NAME_LIMIT = 63
 STATEFULSET_NAME_LIMIT = 52
 HEADLESS_SUFFIX = "-headless"
 TEST_SUFFIX = "-test"
+RULES_SUFFIX = "-rules"
+
+
+def component_name(fullname: str, service: str) -> str:
+    """Name of a service's objects, as the ``componentName`` helper computes it."""
+    return f"{fullname}-{service}"[:NAME_LIMIT].rstrip("-")
+
+
+def rules_configmap_name(fullname: str, service: str) -> str:
+    """Name of a service's rules ConfigMap."""
+    return component_name(fullname, service) + RULES_SUFFIX
 
 
 def generated_names(fullname: str, service: str) -> list[tuple[str, int, str]]:

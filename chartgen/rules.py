@@ -37,9 +37,19 @@ def _slot(name: str) -> str:
     return f"__chartgen_slot_{name}__"
 
 
+def has_rules(service: Service) -> bool:
+    """Whether a service ships a rule file."""
+    return bool(service.recordingRules or service.alerts)
+
+
+def rules_file_name(service: Service) -> str:
+    """The name of a service's rule file, inside its ConfigMap and in promtool tests."""
+    return f"{service.name}.rules.yaml"
+
+
 def rules_view(service: Service) -> RulesView | None:
     """The rule file of a service, or None if it has no rules."""
-    if not service.recordingRules and not service.alerts:
+    if not has_rules(service):
         return None
     recording = [
         {"record": r.record, "expr": r.expr, **({"labels": dict(r.labels)} if r.labels else {})}
@@ -47,7 +57,7 @@ def rules_view(service: Service) -> RulesView | None:
     ]
     return RulesView(
         service=service.name,
-        file_name=f"{service.name}.rules.yaml",
+        file_name=rules_file_name(service),
         recording_text=helm_escape(to_yaml(recording)) if recording else "",
         alerts=tuple(AlertRuleView(a.alert, alert_text(a)) for a in service.alerts),
     )
@@ -89,7 +99,7 @@ def all_alerts(spec: ChartSpec) -> list[Alert]:
 
 def promtool_tests(spec: ChartSpec) -> dict[str, Any] | None:
     """A `promtool test rules` document: every alert example of the spec, against all rule files."""
-    files = [view.file_name for s in spec.services if (view := rules_view(s))]
+    files = [rules_file_name(s) for s in spec.services if has_rules(s)]
     tests = [
         {
             "name": f"{alert.alert}: {example.name}",
