@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -42,10 +43,14 @@ sys.exit(os.waitstatus_to_exitcode(status))
 
 @dataclass(frozen=True)
 class Command:
-    """One command line to time, with a short label for the table."""
+    """One command line to time, with a short label for the table.
+
+    ``before`` runs untimed before each run, e.g. to remove what the last run wrote.
+    """
 
     label: str
     argv: tuple[str, ...]
+    before: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -118,11 +123,15 @@ def measure(case: Case, runs: int, peak: PeakProbe) -> tuple[Samples, Samples]:
         run_once(case.setup, peak)
     if case.after_setup:
         case.after_setup()
-    run_once(case.subject.argv, peak)
-    run_once(case.baseline.argv, peak)
+    for command in (case.subject, case.baseline):
+        if command.before:
+            command.before()
+        run_once(command.argv, peak)
     subject, baseline = Samples(), Samples()
     for _ in range(runs):
         for command, samples in ((case.subject, subject), (case.baseline, baseline)):
+            if command.before:
+                command.before()
             seconds, peak_mb = run_once(command.argv, peak)
             samples.seconds.append(seconds)
             samples.peak_mb.append(peak_mb)
@@ -133,6 +142,16 @@ def render(spec: Path | None, out: Path, *extra: str) -> tuple[str, ...]:
     """The argv of ``chartgen render`` of a spec (None: the embedded one) into ``out``."""
     spec_args = ("--spec", str(spec)) if spec else ()
     return (*CHARTGEN, "render", *spec_args, "--out", str(out), *extra)
+
+
+def removing(*paths: Path) -> Callable[[], None]:
+    """A ``before`` hook that removes what the last run wrote, so each run starts empty."""
+
+    def remove() -> None:
+        for path in paths:
+            shutil.rmtree(path, ignore_errors=True)
+
+    return remove
 
 
 def synthetic_case(workdir: Path, n: int, helm: str) -> Case:
@@ -147,7 +166,7 @@ def synthetic_case(workdir: Path, n: int, helm: str) -> Case:
     write_spec(n, spec)
     return Case(
         f"synthetic N={n}",
-        Command("chartgen render", render(spec, out)),
+        Command("chartgen render", render(spec, out), before=removing(out)),
         Command("helm template", (helm, "template", CHART_NAME, str(helm_chart))),
         setup=render(spec, helm_chart),
         after_setup=(helm_chart / "README.md").unlink,
@@ -155,13 +174,34 @@ def synthetic_case(workdir: Path, n: int, helm: str) -> Case:
 
 
 def build_cases(workdir: Path, sizes: list[int], helm: str | None) -> list[Case]:
-    """The benchmark cases; synthetic specs are written into ``workdir`` first."""
-    default_out = workdir / "vaultmesh"
+    """The benchmark cases; synthetic specs are written into ``workdir`` first.
+
+    Every render writes a whole chart into an empty directory with compiled templates in
+    the cache, unless the case says otherwise: the cold case empties the template cache
+    before each run, the unchanged case renders over the chart it wrote before.
+    """
+    fresh, cold, kept = (workdir / name for name in ("vaultmesh", "vaultmesh-cold", "kept"))
+    bare = Command("bare imports", IMPORTS_ONLY)
     cases = [
         Case(
             "default spec vs imports",
-            Command("chartgen render", render(None, workdir / "vaultmesh-a")),
-            Command("bare imports", IMPORTS_ONLY),
+            Command("chartgen render", render(None, fresh), before=removing(fresh)),
+            bare,
+        ),
+        Case(
+            "default spec, cold template cache",
+            Command(
+                "chartgen render",
+                render(None, cold),
+                before=removing(cold, workdir / "template-cache"),
+            ),
+            bare,
+        ),
+        Case(
+            "default spec, chart unchanged",
+            Command("chartgen render", render(None, kept)),
+            bare,
+            setup=render(None, kept),
         ),
     ]
     if helm is None:
@@ -171,9 +211,9 @@ def build_cases(workdir: Path, sizes: list[int], helm: str | None) -> list[Case]
     cases.append(
         Case(
             "check vs render",
-            Command("chartgen render --check", render(None, default_out, "--check")),
-            Command("chartgen render", render(None, default_out)),
-            setup=render(None, default_out),
+            Command("chartgen render --check", render(None, kept, "--check")),
+            Command("chartgen render", render(None, fresh), before=removing(fresh)),
+            setup=render(None, kept),
         )
     )
     return cases
@@ -256,6 +296,8 @@ def main(argv: list[str] | None = None) -> None:
     helm = find_helm()
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="chartgen-bench-") as tmp:
+        # Compiled templates go to a cache of the benchmark's own, not the user's.
+        os.environ["CHARTGEN_CACHE_DIR"] = str(Path(tmp) / "template-cache")
         peak = PeakProbe.create(Path(tmp) / "peak-rss.txt")
         for case in build_cases(Path(tmp), args.sizes, helm):
             print(f"running {case.name} ...", file=sys.stderr, flush=True)
