@@ -17,16 +17,18 @@ def check_spec(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
     """Every cross-object problem of the spec, errors and warnings, in spec order."""
     found: list[Diagnostic] = []
     names = [service.name for service in spec.services]
+    first_index = _first_indexes(names)
+    services = {s.name: s for s in spec.services}
     for index, service in enumerate(spec.services):
         where: list[str | int] = ["services", index]
-        found.extend(_duplicate_name("services", index, names, locate))
+        found.extend(_duplicate_name("services", index, names, first_index, locate))
         found.extend(
             Diagnostic(locate([*where, *loc]), what, fix)
             for loc, what, fix in _service_problems(spec.chart.name, service)
         )
         found.extend(
             Diagnostic(locate([*where, *loc]), what, fix)
-            for loc, what, fix in _egress_problems(spec, service)
+            for loc, what, fix in _egress_problems(services, service)
         )
         found.extend(
             Diagnostic(
@@ -42,11 +44,19 @@ def check_spec(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
     return found + check_monitoring(spec, locate) + check_dashboards(spec, locate)
 
 
+def _first_indexes(names: Sequence[str]) -> dict[str, int]:
+    """Each name's first position in a list of names."""
+    first: dict[str, int] = {}
+    for index, name in enumerate(names):
+        first.setdefault(name, index)
+    return first
+
+
 def _duplicate_name(
-    section: str, index: int, names: Sequence[str], locate: Locate
+    section: str, index: int, names: Sequence[str], first_index: Mapping[str, int], locate: Locate
 ) -> list[Diagnostic]:
     """An error if an earlier entry of the section has the same name as entry ``index``."""
-    first = names.index(names[index])
+    first = first_index[names[index]]
     if first == index:
         return []
     kind = section.removesuffix("s")
@@ -60,10 +70,9 @@ def _duplicate_name(
 
 
 def _egress_problems(
-    spec: ChartSpec, service: Service
+    services: Mapping[str, Service], service: Service
 ) -> Iterator[tuple[Sequence[str | int], str, str]]:
     """Egress to another service names a service of the spec and one of its ports."""
-    services = {s.name: s for s in spec.services}
     for number, rule in enumerate(service.egress):
         if rule.service is None:
             continue
@@ -295,9 +304,10 @@ def check_dashboards(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
     alerts = dashboards.alerts_by_name(spec)
     found: list[Diagnostic] = []
     names = [dashboard.name for dashboard in spec.dashboards]
+    first_index = _first_indexes(names)
     for index, dashboard in enumerate(spec.dashboards):
         where: list[str | int] = ["dashboards", index]
-        found.extend(_duplicate_name("dashboards", index, names, locate))
+        found.extend(_duplicate_name("dashboards", index, names, first_index, locate))
         found.extend(
             Diagnostic(locate([*where, *loc]), what, fix)
             for loc, what, fix in _dashboard_problems(dashboard, known, declared, alerts)

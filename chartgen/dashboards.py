@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import promql_parser
@@ -88,8 +89,13 @@ class DashboardView:
         return SLOT.sub(lambda m: promql.format_number(given[m.group(1), m.group(2)]), self.text)
 
 
-def catalog(spec: ChartSpec) -> dict[str, Series]:
-    """Every series the spec declares, by name: metric families, then recording rules."""
+def catalog(spec: ChartSpec) -> Mapping[str, Series]:
+    """Every series the spec declares, by name: metric families, then recording rules.
+
+    The checks and the build both read it; it is worked out once per spec.
+    """
+    if _CATALOG and _CATALOG[0][0] is spec:
+        return _CATALOG[0][1]
     found: dict[str, Series] = {}
     for service in spec.services:
         for family in service.metrics.families if service.metrics else []:
@@ -105,7 +111,13 @@ def catalog(spec: ChartSpec) -> dict[str, Series]:
             found.setdefault(
                 rule.record, Series(rule.record, "recording", service.name, inferred, "")
             )
-    return found
+    known = MappingProxyType(found)
+    _CATALOG[:] = [(spec, known)]
+    return known
+
+
+#: The last spec's catalog; the spec is held so that its identity stays its own.
+_CATALOG: list[tuple[ChartSpec, Mapping[str, Series]]] = []
 
 
 def output_labels(expr: str, known: Mapping[str, Series]) -> frozenset[str] | None:
