@@ -202,6 +202,32 @@ def check_rule_sizes(rules: Sequence[RulesView | None], locate: Locate) -> list[
     return found
 
 
+#: Helm refuses to load a chart that holds a file over 5 MiB.
+HELM_FILE_LIMIT = 5 * 1024 * 1024
+
+
+def check_file_sizes(
+    files: Mapping[str, str], helm_ignored: Sequence[str] = ()
+) -> list[Diagnostic]:
+    """Each rendered file helm loads (all but ``helm_ignored`` directories) fits its limit."""
+    found = []
+    for path, text in files.items():
+        if path.startswith(tuple(helm_ignored)) or len(text) * 4 <= HELM_FILE_LIMIT:
+            continue  # at most 4 bytes per character: small enough without encoding
+        size = len(text.encode())
+        if size > HELM_FILE_LIMIT:
+            found.append(
+                Diagnostic(
+                    Location(path=path),
+                    f"{path} would be {size:,} bytes; helm refuses to load a chart holding a "
+                    f"file over {HELM_FILE_LIMIT:,} bytes (5 MiB)",
+                    "split the services into several charts, one spec (or directory of spec "
+                    "files) each",
+                )
+            )
+    return found
+
+
 def raise_for_errors(diagnostics: Sequence[Diagnostic]) -> None:
     """Stop with all errors at once; warnings alone let the render go on."""
     if any(not d.warning for d in diagnostics):

@@ -10,13 +10,14 @@ from chartgen.build import ChartView, build
 from chartgen.checks import (
     Locate,
     check_dashboard_sizes,
+    check_file_sizes,
     check_rule_sizes,
     check_spec,
     raise_for_errors,
 )
 from chartgen.errors import Diagnostic, Location, format_loc
 from chartgen.load import load_spec
-from chartgen.render import render
+from chartgen.render import RULE_TESTS_DIR, render
 from chartgen.spec import ChartSpec
 
 
@@ -55,7 +56,9 @@ def checked_build(spec: ChartSpec, locate: Locate | None = None) -> Built:
 def generate(spec: ChartSpec, locate: Locate | None = None) -> Generated:
     """Check, build and render a spec; ``locate`` maps spec paths back to files and lines."""
     built = checked_build(spec, locate)
-    return Generated(built.chart, render(built.chart), built.warnings)
+    files = render(built.chart)
+    raise_for_errors(check_file_sizes(files, helm_ignored=(RULE_TESTS_DIR,)))
+    return Generated(built.chart, files, built.warnings)
 
 
 def _spec_path(loc: Sequence[str | int]) -> Location:

@@ -27,7 +27,9 @@ from chartgen.values import commented_values, values_json_schema
 
 __all__ = ["HEADER", "environment", "render", "template_dir", "values_table"]
 
-RULE_TESTS = "rule-tests/alerts.test.yaml"
+#: promtool's unit tests of the alerts; .helmignore keeps this directory out of the package.
+RULE_TESTS_DIR = "rule-tests/"
+RULE_TESTS = RULE_TESTS_DIR + "alerts.test.yaml"
 
 
 def template_dir() -> Path:
@@ -121,7 +123,7 @@ def render(chart: ChartView) -> dict[str, str]:
         "Chart.yaml": f"# {HEADER}\n" + to_yaml(chart.chart_yaml),
         "values.yaml": f"# {HEADER}\n" + to_commented_yaml(commented_values(chart.values)),
         "values.schema.json": to_json(values_json_schema(chart.values_schema_model)),
-        ".helmignore": template("helmignore.jinja"),
+        ".helmignore": template("helmignore.jinja", rule_tests_dir=RULE_TESTS_DIR),
         "README.md": template("README.md.jinja", values_table=values_table(chart.values)),
         "templates/_helpers.tpl": template("_helpers.tpl.jinja"),
         "templates/NOTES.txt": template("NOTES.txt.jinja"),

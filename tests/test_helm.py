@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from pathlib import Path
 
 import kubernetes_validate
 import pytest
 
+from chartgen.checks import HELM_FILE_LIMIT, check_file_sizes
 from chartgen.generate import generate
 from chartgen.spec import ChartSpec
 from chartgen.write import write_chart
@@ -218,3 +220,24 @@ def test_a_statefulset_gets_a_headless_service_and_passes_validation(helm, tmp_p
     assert docs[("Service", "vaultmesh-demo-api-headless")]["spec"]["clusterIP"] == "None"
     for doc in docs.values():
         kubernetes_validate.validate(doc, KUBERNETES_VERSIONS[0], strict=True)
+
+
+def test_the_file_size_limit_is_the_one_helm_enforces(helm, default_chart, tmp_path):
+    chart = tmp_path / "vaultmesh"
+    shutil.copytree(default_chart, chart)
+    readme = chart / "README.md"
+    readme.write_text("a" * HELM_FILE_LIMIT)
+    assert helm("template", "vaultmesh", chart).returncode == 0
+    assert check_file_sizes({"README.md": readme.read_text()}) == []
+    readme.write_text("é" * (HELM_FILE_LIMIT // 2) + "a")  # one byte over, counted encoded
+    refused = helm("template", "vaultmesh", chart)
+    assert refused.returncode != 0
+    assert "README.md" in refused.stderr and "larger than the maximum file size" in refused.stderr
+    [problem] = check_file_sizes({"README.md": readme.read_text()})
+    assert problem.where.path == "README.md"
+    assert f"{HELM_FILE_LIMIT + 1:,} bytes" in problem.what
+
+
+def test_files_helm_ignores_are_not_held_to_its_limit():
+    big = "a" * (HELM_FILE_LIMIT + 1)
+    assert check_file_sizes({"rule-tests/alerts.test.yaml": big}, ("rule-tests/",)) == []
