@@ -167,7 +167,7 @@ def schema() -> None:
 @main.command()
 def spec() -> None:
     """Print the embedded VaultMesh spec, to start a spec of your own from it."""
-    from chartgen.load import embedded_spec_text  # noqa: PLC0415
+    from chartgen.sources import embedded_spec_text  # noqa: PLC0415
 
     click.echo(embedded_spec_text(), nl=False)
 

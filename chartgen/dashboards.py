@@ -13,7 +13,8 @@ from typing import Any
 import promql_parser
 
 from chartgen import promql
-from chartgen.serialize import HEADER, to_json
+from chartgen.serialize import to_json
+from chartgen.sources import HEADER
 from chartgen.spec import Alert, ChartSpec, Dashboard, Panel, Target, Threshold
 
 #: Labels every scraped series carries: job (the service name), and pod, namespace, instance

@@ -7,7 +7,6 @@ import types
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +20,10 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from chartgen.errors import ChartgenError, Diagnostic, Location, format_loc
 from chartgen.hygiene import document_problems
+from chartgen.sources import read_spec_texts
 from chartgen.spec import ChartSpec, SpecFile
 
 Loc = tuple[str | int, ...]
-
-EMBEDDED_SPEC = "vaultmesh.yaml"
-SPEC_SUFFIXES = (".yaml", ".yml")
-
-
-def embedded_spec_text() -> str:
-    """The text of the VaultMesh spec shipped inside the package."""
-    return resources.files("chartgen").joinpath("specs", EMBEDDED_SPEC).read_text("utf-8")
 
 
 @dataclass
@@ -101,38 +93,9 @@ class LoadedSpec:
     sources: SpecSources
 
 
-def spec_paths(paths: Sequence[Path]) -> list[Path]:
-    """Expand directories into their YAML files, sorted by name, keeping the given order."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES))
-        else:
-            found.append(path)
-    return found
-
-
 def load_spec(paths: Sequence[Path] = ()) -> LoadedSpec:
     """Load, validate and merge spec files; the embedded VaultMesh spec when none are given."""
-    if not paths:
-        return load_texts([(f"<embedded>/{EMBEDDED_SPEC}", embedded_spec_text())])
-    files = spec_paths(paths)
-    if not files:
-        raise ChartgenError.single(
-            f"no spec files (*.yaml, *.yml) in {', '.join(map(str, paths))}",
-            fix="pass a spec file or a directory holding spec files",
-        )
-    texts = []
-    for path in files:
-        try:
-            texts.append((str(path), path.read_text("utf-8")))
-        except (OSError, UnicodeDecodeError) as err:
-            raise ChartgenError.single(
-                f"cannot read spec file: {err}",
-                fix="check the path and that the file is UTF-8 text",
-                where=Location(str(path)),
-            ) from None
-    return load_texts(texts)
+    return load_texts(read_spec_texts(paths))
 
 
 def load_texts(texts: Sequence[tuple[str, str]]) -> LoadedSpec:

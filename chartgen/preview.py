@@ -9,7 +9,7 @@ from typing import Any
 
 from chartgen.dashboards import DashboardView
 from chartgen.errors import ChartgenError, Location
-from chartgen.serialize import HEADER
+from chartgen.sources import HEADER
 
 ROW_PX = 30  # Grafana's grid row height
 STYLE = """

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,13 @@ from pydantic_core import to_jsonable_python
 
 from chartgen.build import ChartView
 from chartgen.serialize import (
-    HEADER,
     helm_escape,
     to_commented_yaml,
     to_json,
     to_yaml,
     yaml_quote,
 )
+from chartgen.sources import HEADER, template_dir
 from chartgen.values import commented_values, values_json_schema
 
 __all__ = ["HEADER", "environment", "render", "template_dir", "values_table"]
@@ -30,12 +29,6 @@ __all__ = ["HEADER", "environment", "render", "template_dir", "values_table"]
 #: promtool's unit tests of the alerts; .helmignore keeps this directory out of the package.
 RULE_TESTS_DIR = "rule-tests/"
 RULE_TESTS = RULE_TESTS_DIR + "alerts.test.yaml"
-
-
-def template_dir() -> Path:
-    """Templates ship inside the wheel as chartgen/templates; a checkout keeps them at the top."""
-    packaged = Path(str(resources.files("chartgen"))) / "templates"
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "templates"
 
 
 def markdown_cell(text: object) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chartgen.errors import ChartgenError, Location
-from chartgen.render import HEADER
+from chartgen.sources import HEADER
 
 #: The file whose first line marks a directory as chartgen's to overwrite.
 MARKER_FILE = "Chart.yaml"

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from chartgen.cli import main
-from chartgen.load import embedded_spec_text
+from chartgen.sources import embedded_spec_text
 
 from .conftest import ROOT
 from .specdata import read_tree

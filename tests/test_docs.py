@@ -12,8 +12,9 @@ from ruamel.yaml import YAML
 
 from chartgen.docs import COMMUNITY_RULE_FILES, RULES_MOUNT
 from chartgen.generate import generate
-from chartgen.load import embedded_spec_text, load_spec, load_texts
+from chartgen.load import load_spec, load_texts
 from chartgen.render import markdown_cell
+from chartgen.sources import embedded_spec_text
 
 from .conftest import ROOT, find_tool
 from .promharness import Exporter, Prometheus, TargetKey, exporters, scrape_targets

@@ -15,7 +15,7 @@ from ruamel.yaml.error import YAMLError
 from chartgen import serialize
 from chartgen.generate import generate_from_files
 from chartgen.hygiene import document_problems
-from chartgen.load import embedded_spec_text
+from chartgen.sources import embedded_spec_text
 
 from .conftest import ROOT
 from .test_interrupted_render import synthetic_spec
@@ -64,7 +64,7 @@ def _compared_renders(monkeypatch: pytest.MonkeyPatch, spec: Path | None) -> tup
 
 def test_the_default_chart_yaml_is_the_ruamel_emitters(monkeypatch: pytest.MonkeyPatch):
     fast, documents = _compared_renders(monkeypatch, None)
-    assert documents > 20
+    assert documents > 10  # rule texts, values.yaml, Chart.yaml, the wiring snippet
     assert fast == documents
 
 

@@ -6,7 +6,7 @@ import pytest
 
 import chartgen.write as write_module
 from chartgen.errors import ChartgenError
-from chartgen.render import HEADER
+from chartgen.sources import HEADER
 from chartgen.write import compare, is_generated, write_chart
 
 from .specdata import read_tree
