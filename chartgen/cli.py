@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -80,23 +79,23 @@ def render(  # noqa: PLR0917
     strict: bool,
 ) -> None:
     """Render the chart from the spec and write it (atomically), or check it is up to date."""
-    from chartgen.generate import generate_from_files  # noqa: PLC0415
+    from chartgen.cache import load_render, render_key, store_render  # noqa: PLC0415
+    from chartgen.sources import read_spec_texts, read_values_texts  # noqa: PLC0415
     from chartgen.write import compare, write_chart  # noqa: PLC0415
 
-    generated = generate_from_files(specs)
-    warnings = list(generated.warnings)
-    if values_files:
-        from chartgen.environments import check_values_files  # noqa: PLC0415
+    spec_texts = read_spec_texts(specs)
+    values_texts = read_values_texts(values_files)
+    key = render_key(spec_texts, values_texts, strict=strict)
+    rendered = load_render(key)
+    if rendered is None:
+        from chartgen.generate import render_texts  # noqa: PLC0415
 
-        warnings += check_values_files(generated.chart, values_files)
-    if strict:
-        warnings = [replace(w, warning=False) for w in warnings]
-    if any(not w.warning for w in warnings):
-        raise ChartgenError(warnings)
-    print_diagnostics(warnings)
-    out = out or Path("charts") / generated.chart.name
+        rendered = render_texts(spec_texts, values_texts, strict=strict)
+        store_render(key, rendered)
+    print_diagnostics(rendered.warnings)
+    out = out or Path("charts") / rendered.chart
     if check:
-        differences = compare(generated.files, out)
+        differences = compare(rendered.files, out)
         for difference in differences:
             click.echo(f"{difference.status}: {out / difference.path}")
             if show_diff:
@@ -107,12 +106,12 @@ def render(  # noqa: PLR0917
                 err=True,
             )
             sys.exit(1)
-        click.echo(f"{out} is up to date ({len(generated.files)} files)")
+        click.echo(f"{out} is up to date ({len(rendered.files)} files)")
         return
-    if write_chart(generated.files, out):
-        click.echo(f"wrote {out} ({len(generated.files)} files)")
+    if write_chart(rendered.files, out):
+        click.echo(f"wrote {out} ({len(rendered.files)} files)")
     else:
-        click.echo(f"{out} is up to date ({len(generated.files)} files); nothing written")
+        click.echo(f"{out} is up to date ({len(rendered.files)} files); nothing written")
 
 
 @main.command()

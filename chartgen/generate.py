@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from chartgen.build import ChartView, build
+from chartgen.cache import Rendered
 from chartgen.checks import (
     Locate,
     check_dashboard_sizes,
@@ -15,9 +16,10 @@ from chartgen.checks import (
     check_spec,
     raise_for_errors,
 )
-from chartgen.errors import Diagnostic, Location, format_loc
-from chartgen.load import load_spec
+from chartgen.errors import ChartgenError, Diagnostic, Location, format_loc
+from chartgen.load import load_spec, load_texts
 from chartgen.render import RULE_TESTS_DIR, render
+from chartgen.sources import Text
 from chartgen.spec import ChartSpec
 
 
@@ -69,6 +71,27 @@ def generate_from_files(paths: Sequence[Path] = ()) -> Generated:
     """Load spec files (the embedded VaultMesh spec when none) and render the chart."""
     loaded = load_spec(paths)
     return generate(loaded.spec, loaded.sources.locate)
+
+
+def render_texts(specs: Sequence[Text], values: Sequence[Text] = (), *, strict: bool) -> Rendered:
+    """Render spec documents and check environment values documents against the chart.
+
+    Warnings are errors when ``strict``; any error stops the render with all diagnostics.
+    """
+    loaded = load_texts(specs)
+    generated = generate(loaded.spec, loaded.sources.locate)
+    warnings = list(generated.warnings)
+    if values:
+        from chartgen.environments import check_values_text  # noqa: PLC0415
+
+        defaults = generated.chart.values.model_dump(by_alias=True, exclude_none=True)
+        for name, text in values:
+            warnings += check_values_text(generated.chart, name, text, defaults)
+    if strict:
+        warnings = [replace(w, warning=False) for w in warnings]
+    if any(not w.warning for w in warnings):
+        raise ChartgenError(warnings)
+    return Rendered(generated.chart.name, generated.files, tuple(warnings))
 
 
 def build_from_files(paths: Sequence[Path] = ()) -> Built:

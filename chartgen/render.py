@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
 from chartgen.build import ChartView
+from chartgen.cache import cache_dir
 from chartgen.serialize import (
     helm_escape,
     to_commented_yaml,
@@ -45,10 +46,6 @@ FILTERS: dict[str, Any] = {
 }
 
 
-#: Where compiled templates are kept between runs; empty turns the cache off.
-CACHE_DIR_ENV = "CHARTGEN_CACHE_DIR"
-
-
 class TemplateCache(jinja2.FileSystemBytecodeCache):
     """Compiled templates kept on disk, so a run skips compiling unchanged templates.
 
@@ -74,12 +71,9 @@ class TemplateCache(jinja2.FileSystemBytecodeCache):
 
 
 def template_cache() -> TemplateCache | None:
-    """The on-disk template cache: $CHARTGEN_CACHE_DIR, else the user's cache directory."""
-    directory = os.environ.get(CACHE_DIR_ENV)
-    if directory is None:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        directory = os.path.join(base, "chartgen", "templates")
-    return TemplateCache(directory) if directory else None
+    """The on-disk cache of compiled templates, unless caching is off."""
+    directory = cache_dir("templates")
+    return TemplateCache(str(directory)) if directory else None
 
 
 @functools.cache

@@ -64,3 +64,18 @@ def read_spec_texts(paths: Sequence[Path] = ()) -> list[Text]:
                 where=Location(str(path)),
             ) from None
     return texts
+
+
+def read_values_texts(paths: Sequence[Path]) -> list[Text]:
+    """The environment values files to check, as given."""
+    texts = []
+    for path in paths:
+        try:
+            texts.append((str(path), path.read_text("utf-8")))
+        except (OSError, UnicodeDecodeError) as err:
+            raise ChartgenError.single(
+                f"cannot read values file: {err}",
+                fix="check the path and that the file is UTF-8 text",
+                where=Location(str(path)),
+            ) from None
+    return texts

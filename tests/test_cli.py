@@ -167,7 +167,8 @@ NOT_FOR_RENDER = {
 def imported_by(*args: str, cwd: Path) -> set[str]:
     """The modules a chartgen command has imported by the time it finishes."""
     command = [sys.executable, "-c", IMPORTS_PROBE, *args]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=cwd, check=True)
+    env = {**os.environ, "CHARTGEN_CACHE_DIR": ""}  # a whole render, not one from the cache
+    result = subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=env, check=True)
     return set(result.stdout.split())
 
 
