@@ -51,6 +51,7 @@ class Command:
     label: str
     argv: tuple[str, ...]
     before: Callable[[], None] | None = None
+    env: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,9 @@ def find_helm() -> str | None:
     return shutil.which("helm") or shutil.which("helm", path=str(REPO / ".tools" / "bin"))
 
 
-def run_once(argv: tuple[str, ...], peak: PeakProbe) -> tuple[float, float]:
+def run_once(
+    argv: tuple[str, ...], peak: PeakProbe, env: dict[str, str] | None = None
+) -> tuple[float, float]:
     """Run a command to completion; its wall time in seconds and peak RSS in MB."""
     start = time.perf_counter()
     done = subprocess.run(
@@ -109,6 +112,7 @@ def run_once(argv: tuple[str, ...], peak: PeakProbe) -> tuple[float, float]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         check=False,
+        env={**os.environ, **(env or {})},
     )
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
@@ -126,13 +130,13 @@ def measure(case: Case, runs: int, peak: PeakProbe) -> tuple[Samples, Samples]:
     for command in (case.subject, case.baseline):
         if command.before:
             command.before()
-        run_once(command.argv, peak)
+        run_once(command.argv, peak, command.env)
     subject, baseline = Samples(), Samples()
     for _ in range(runs):
         for command, samples in ((case.subject, subject), (case.baseline, baseline)):
             if command.before:
                 command.before()
-            seconds, peak_mb = run_once(command.argv, peak)
+            seconds, peak_mb = run_once(command.argv, peak, command.env)
             samples.seconds.append(seconds)
             samples.peak_mb.append(peak_mb)
     return subject, baseline
@@ -154,6 +158,11 @@ def removing(*paths: Path) -> Callable[[], None]:
     return remove
 
 
+def renders_of(workdir: Path) -> Path:
+    """The render cache directory the benchmark's chartgen processes use."""
+    return workdir / "cache" / "renders"
+
+
 def synthetic_case(workdir: Path, n: int, helm: str) -> Case:
     """Write the spec of ``n`` services; chartgen renders it, helm templates the result.
 
@@ -166,7 +175,7 @@ def synthetic_case(workdir: Path, n: int, helm: str) -> Case:
     write_spec(n, spec)
     return Case(
         f"synthetic N={n}",
-        Command("chartgen render", render(spec, out), before=removing(out)),
+        Command("chartgen render", render(spec, out), before=removing(out, renders_of(workdir))),
         Command("helm template", (helm, "template", CHART_NAME, str(helm_chart))),
         setup=render(spec, helm_chart),
         after_setup=(helm_chart / "README.md").unlink,
@@ -176,29 +185,35 @@ def synthetic_case(workdir: Path, n: int, helm: str) -> Case:
 def build_cases(workdir: Path, sizes: list[int], helm: str | None) -> list[Case]:
     """The benchmark cases; synthetic specs are written into ``workdir`` first.
 
-    Every render writes a whole chart into an empty directory with compiled templates in
-    the cache, unless the case says otherwise: the cold case empties the template cache
-    before each run, the unchanged case renders over the chart it wrote before.
+    Unless a case says otherwise, every render does the whole work (the render cache is
+    emptied before each run) with compiled templates cached, and writes a whole chart into
+    an empty directory.
     """
-    fresh, cold, kept = (workdir / name for name in ("vaultmesh", "vaultmesh-cold", "kept"))
+    out, kept, renders = workdir / "vaultmesh", workdir / "kept", renders_of(workdir)
     bare = Command("bare imports", IMPORTS_ONLY)
     cases = [
         Case(
             "default spec vs imports",
-            Command("chartgen render", render(None, fresh), before=removing(fresh)),
+            Command("chartgen render", render(None, out), before=removing(out, renders)),
             bare,
         ),
         Case(
-            "default spec, cold template cache",
+            "default spec, no caches",
             Command(
                 "chartgen render",
-                render(None, cold),
-                before=removing(cold, workdir / "template-cache"),
+                render(None, out),
+                before=removing(out),
+                env={"CHARTGEN_CACHE_DIR": ""},
             ),
             bare,
         ),
         Case(
-            "default spec, chart unchanged",
+            "default spec, from the render cache",
+            Command("chartgen render", render(None, out), before=removing(out)),
+            bare,
+        ),
+        Case(
+            "default spec, chart unchanged, render cache",
             Command("chartgen render", render(None, kept)),
             bare,
             setup=render(None, kept),
@@ -211,8 +226,10 @@ def build_cases(workdir: Path, sizes: list[int], helm: str | None) -> list[Case]
     cases.append(
         Case(
             "check vs render",
-            Command("chartgen render --check", render(None, kept, "--check")),
-            Command("chartgen render", render(None, fresh), before=removing(fresh)),
+            Command(
+                "chartgen render --check", render(None, kept, "--check"), before=removing(renders)
+            ),
+            Command("chartgen render", render(None, out), before=removing(out, renders)),
             setup=render(None, kept),
         )
     )
@@ -296,8 +313,8 @@ def main(argv: list[str] | None = None) -> None:
     helm = find_helm()
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="chartgen-bench-") as tmp:
-        # Compiled templates go to a cache of the benchmark's own, not the user's.
-        os.environ["CHARTGEN_CACHE_DIR"] = str(Path(tmp) / "template-cache")
+        # chartgen's caches are the benchmark's own, not the user's.
+        os.environ["CHARTGEN_CACHE_DIR"] = str(renders_of(Path(tmp)).parent)
         peak = PeakProbe.create(Path(tmp) / "peak-rss.txt")
         for case in build_cases(Path(tmp), args.sizes, helm):
             print(f"running {case.name} ...", file=sys.stderr, flush=True)
