@@ -99,6 +99,7 @@ _YAML12 = VersionedResolver(version=(1, 2))
 # no indicator first, no ': ' or ' #', no space at either end.
 _PLAIN = re.compile(r"[A-Za-z0-9_(/$=<~+^][ -~]*")
 _LONGEST_INLINE = 2000  # well below the 4096 columns at which ruamel folds a line
+_LONGEST_SIMPLE_KEY = 128  # ruamel's emitter writes longer keys as explicit ones
 _SCALARS: dict[tuple[type, str, bool, bool], str] = {}
 # What rules out a plain scalar for ruamel's analyze_scalar: an indicator first, a space at
 # either end, ': ' or ' #' inside, ':' last.
@@ -238,6 +239,8 @@ def _scalar(value: Any, out: _Lines, *, key: bool) -> str:
 
 
 def _string(text: str, key: bool, out: _Lines) -> str:
+    if key and len(text) >= _LONGEST_SIMPLE_KEY:
+        raise _Unusual  # ruamel writes it as an explicit key: '? ' and the key, then ': '
     if not _printable(text):
         return _by_ruamel(text, key, out)
     quote = _needs_quotes(text)
@@ -247,7 +250,6 @@ def _string(text: str, key: bool, out: _Lines) -> str:
         and not text.endswith((" ", ":"))
         and ": " not in text
         and " #" not in text
-        and (not key or len(text) < 128)
         and _YAML12.resolve(ScalarNode, text, (True, False)) == STR_TAG
     ):
         return text

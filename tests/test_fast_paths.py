@@ -164,3 +164,8 @@ def test_equal_scalars_of_other_types_keep_their_own_text():
     data = {"a": "0.9", "b": 0.9, "c": "0.9", "d": 1.0, "e": 1, "f": True, "g": -0.0, "h": 0.0}
     expected = "a: '0.9'\nb: 0.9\nc: '0.9'\nd: 1.0\ne: 1\nf: true\ng: -0.0\nh: 0.0\n"
     assert serialize.to_yaml(data) == serialize._ruamel_yaml(data) == expected
+
+
+def test_a_long_quoted_key_is_an_explicit_key_as_ruamel_writes_it():
+    data = {"&" + "a" * 140: {"x": 1}}
+    assert serialize.to_yaml(data) == serialize._ruamel_yaml(data)
