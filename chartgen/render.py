@@ -20,7 +20,7 @@ from chartgen.serialize import (
     to_yaml,
     yaml_quote,
 )
-from chartgen.values import values_docs, values_json_schema
+from chartgen.values import values_docs, values_schema
 
 __all__ = ["HEADER", "environment", "render", "template_dir", "values_table"]
 
@@ -80,7 +80,7 @@ def render(chart: ChartView) -> dict[str, str]:
     files: dict[str, str] = {
         "Chart.yaml": f"# {HEADER}\n" + to_yaml(chart.chart_yaml),
         "values.yaml": f"# {HEADER}\n" + to_commented_yaml(defaults, docs),
-        "values.schema.json": to_json(values_json_schema(chart.values.model)),
+        "values.schema.json": to_json(values_schema(chart.values)),
         ".helmignore": template("helmignore.jinja"),
         "README.md": template("README.md.jinja", values_table=values_table(defaults, docs)),
         "templates/_helpers.tpl": template("_helpers.tpl.jinja"),

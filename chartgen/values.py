@@ -1,17 +1,20 @@
 """The chart's values: pydantic models of each section, and the defaults of a chart as data.
 
 The models check values files and define values.schema.json; a chart's default values
-(ChartValues) write values.yaml and the README table without a model class per alert.
+(ChartValues) write values.yaml, values.schema.json and the README table without a model
+class per alert.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
     AfterValidator,
@@ -693,9 +696,9 @@ class ChartValues:
     """The chart's default values as plain data, and the names that vary from chart to chart.
 
     services (name -> description), alerts (name -> (summary, parameters)) and dashboards
-    (name -> title; None without dashboards) stay data: values.yaml and the README table are
-    written from them directly. The pydantic model that checks values files needs a class per
-    alert, so it is built only when asked for.
+    (name -> title; None without dashboards) stay data: values.yaml, values.schema.json and the
+    README table are written from them directly. The pydantic model that checks values files
+    needs a class per alert, so it is built only when asked for.
     """
 
     #: As the model dumps them (by alias, without None); shared, so read it, do not change it.
@@ -802,3 +805,161 @@ def _model_inside(annotation: Any) -> type[BaseModel] | None:
     if len(inner) > 1:
         raise TypeError(f"{annotation} holds more than one model: describe its values by type")
     return inner.pop() if inner else None
+
+
+class _SchemaParts(NamedTuple):
+    """Pieces of pydantic's values.schema.json for a chart with one placeholder of each entry."""
+
+    root: dict[str, Any]  # the document; its $defs are the static ones
+    services: dict[str, Any]  # the Services def, its properties aside
+    alerts: dict[str, Any]  # the Alerts def, its properties aside
+    dashboards: tuple[dict[str, Any], dict[str, Any]] | None  # like services, if any
+    service_ref: dict[str, Any]  # a service's property, its description aside
+    alert: dict[str, Any]  # an alert's def: its properties and required keys the settings
+    param: dict[str, Any]  # a parameter's property, its description and title aside
+    ref_prefix: str  # what comes before a def's name in a $ref
+    title: Callable[[str], str]  # a field's title from its key
+    taken: frozenset[str]  # def names the static models use: an alert named so is renamed
+
+
+_PLACEHOLDER = "Placeholder"
+_BASE_MODEL_NAMES = frozenset(dir(BaseModel))
+#: Keys whose children pydantic's sort leaves in order: a name equal to one changes the sort.
+_UNSORTED_KEYS = frozenset({"properties", "default"})
+
+
+@functools.cache
+def _schema_parts(with_dashboards: bool) -> _SchemaParts:
+    """Pydantic's schema of a chart with one service, alert and dashboard, taken apart."""
+    model = values_model(
+        {"x": "x"},
+        alerts_model({_PLACEHOLDER: ("x", {"p": 0})}),
+        dashboards_model({"x": "x"}) if with_dashboards else None,
+    )
+    root = values_json_schema(model)
+    defs = root["$defs"]
+    taken = frozenset(defs) - {_PLACEHOLDER} | {"Values"}
+    alert = defs.pop(_PLACEHOLDER)
+    services, alerts = defs.pop("Services"), defs.pop("Alerts")
+    dashboards = defs.pop("Dashboards") if with_dashboards else None
+    return _SchemaParts(
+        root=root,
+        services=_without(services, "properties", "required"),
+        alerts=_without(alerts, "properties", "required"),
+        dashboards=None
+        if dashboards is None
+        else (
+            _without(dashboards, "properties", "required"),
+            _without(dashboards["properties"]["x"], "description"),
+        ),
+        service_ref=_without(services["properties"]["x"], "description"),
+        alert={
+            **_without(alert, "description", "title"),
+            "properties": _without(alert["properties"], "p"),
+            "required": [key for key in alert["required"] if key != "p"],
+        },
+        param=_without(alert["properties"]["p"], "description", "title"),
+        ref_prefix=alerts["properties"][_PLACEHOLDER]["$ref"].removesuffix(_PLACEHOLDER),
+        title=ValuesSchema(by_alias=True).get_title_from_name,
+        taken=taken,
+    )
+
+
+def _without(schema: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {key: value for key, value in schema.items() if key not in keys}
+
+
+def values_schema(values: ChartValues) -> dict[str, Any]:
+    """values.schema.json: what ``values_json_schema(values.model)`` gives, without the model.
+
+    Pydantic's schema of the sections, and its layout of services, alerts and dashboards,
+    filled in with the chart's entries. Names pydantic would write otherwise (renamed defs,
+    fields it treats apart, keys its sort skips) take pydantic's own path. Parts are shared
+    between calls: read the schema, do not change it.
+    """
+    parts = _schema_parts(values.dashboards is not None)
+    if not _written_as_given(values, parts.taken):
+        return values_json_schema(values.model)
+    defs = dict(parts.root["$defs"])
+    defs["Services"] = _entries_def(
+        parts.services,
+        {
+            name: _ref_property(
+                parts.service_ref, service_description(name, text), defs["ServiceValues"]
+            )
+            for name, text in values.services.items()
+        },
+    )
+    alerts: dict[str, Any] = {}
+    for name, (summary, params) in values.alerts.items():
+        defs[name] = _alert_def(parts, name, summary, params)
+        alerts[name] = _ref_property({"$ref": parts.ref_prefix + name}, summary, defs[name])
+    defs["Alerts"] = _entries_def(parts.alerts, alerts)
+    if values.dashboards is not None and parts.dashboards is not None:
+        template, ref = parts.dashboards
+        defs["Dashboards"] = _entries_def(
+            template,
+            {
+                name: _ref_property(ref, title, defs["DashboardValues"])
+                for name, title in values.dashboards.items()
+            },
+        )
+    return {**parts.root, "$defs": dict(sorted(defs.items()))}
+
+
+def _written_as_given(values: ChartValues, taken: frozenset[str]) -> bool:
+    """Whether pydantic writes every entry's name as given, in the layout values_schema knows."""
+    params = [param for _, entry_params in values.alerts.values() for param in entry_params]
+    keyed = [*values.services, *(values.dashboards or ()), *values.alerts, *params]
+    fields = [name.replace("-", "_") for name in keyed]
+    return (
+        taken.isdisjoint(values.alerts)
+        and _UNSORTED_KEYS.isdisjoint(keyed)
+        and not any(_field_apart(field) for field in fields)
+    )
+
+
+def _field_apart(name: str) -> bool:
+    """Whether pydantic treats a field of this name apart (BaseModel's own names, Config)."""
+    return name.startswith("model_") or name in _BASE_MODEL_NAMES or name == "Config"
+
+
+def _entries_def(template: dict[str, Any], properties: dict[str, Any]) -> dict[str, Any]:
+    """The def of a map of entries (Services, Alerts, Dashboards): each entry required."""
+    schema = {**template, "properties": properties}
+    if properties:
+        schema["required"] = list(properties)
+    return dict(sorted(schema.items()))
+
+
+def _ref_property(ref: dict[str, Any], description: str, target: dict[str, Any]) -> dict[str, Any]:
+    """A property that refers to a def; pydantic drops a description equal to the def's."""
+    if target.get("description") == description:
+        return ref
+    return dict(sorted({**ref, "description": description}.items()))
+
+
+def _alert_def(
+    parts: _SchemaParts, name: str, summary: str, params: dict[str, float | int]
+) -> dict[str, Any]:
+    """The def of one alert, as pydantic writes the model alerts_model makes for it."""
+    properties = dict(parts.alert["properties"])
+    for param in params:
+        properties[param] = dict(
+            sorted(
+                {
+                    **parts.param,
+                    "description": param_description(param),
+                    "title": parts.title(param),
+                }.items()
+            )
+        )
+    schema = {
+        **parts.alert,
+        "properties": properties,
+        "required": [*parts.alert["required"], *params],
+        "title": name,
+    }
+    if summary:
+        schema["description"] = inspect.cleandoc(summary)
+    return dict(sorted(schema.items()))

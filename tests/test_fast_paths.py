@@ -263,22 +263,26 @@ def _table_by_model(model: BaseModel, prefix: str = "") -> list[tuple[str, str, 
     return rows
 
 
-def _assert_as_the_model_writes(chart_values: values.ChartValues, given: dict[str, Any]) -> None:
-    """Assert the defaults, values.yaml and README table are what the values model writes.
+def _written_as_the_model_writes(chart_values: values.ChartValues, given: dict[str, Any]) -> bool:
+    """Assert each values file is what the values model, validating ``given``, writes.
 
-    The model validates ``given``, as it did before the defaults were data.
+    True if the files were written without building the model.
     """
     docs = values.values_docs(chart_values)
     fast = (
         serialize.to_commented_yaml(chart_values.defaults, docs),
         values_table(chart_values.defaults, docs),
+        serialize.to_json(values.values_schema(chart_values)),
     )
+    without_model = "model" not in vars(chart_values)
     model = chart_values.model.model_validate(given)
     assert repr(chart_values.defaults) == repr(model.model_dump(by_alias=True, exclude_none=True))
     assert fast == (
         serialize._ruamel_yaml(_commented_by_model(model), round_trip=True),
         _table_by_model(model),
+        serialize.to_json(values.values_json_schema(chart_values.model)),
     )
+    return without_model
 
 
 def _built(spec: ChartSpec) -> tuple[values.ChartValues, dict[str, Any]]:
@@ -296,18 +300,36 @@ def _built(spec: ChartSpec) -> tuple[values.ChartValues, dict[str, Any]]:
 
 
 def test_the_default_chart_values_are_the_models():
-    _assert_as_the_model_writes(*_built(load_spec([]).spec))
+    assert _written_as_the_model_writes(*_built(load_spec([]).spec))
 
 
 def test_a_synthetic_chart_values_are_the_models(tmp_path: Path):
     spec = load_spec([synthetic_spec(12, tmp_path / "s.yaml")]).spec
-    _assert_as_the_model_writes(*_built(spec))
+    assert _written_as_the_model_writes(*_built(spec))
 
 
 @settings(max_examples=40, deadline=None)
 @given(spec=specs())
 def test_generated_chart_values_are_the_models(spec: dict[str, Any]):
-    _assert_as_the_model_writes(*_built(ChartSpec.model_validate(spec)))
+    assert _written_as_the_model_writes(*_built(ChartSpec.model_validate(spec)))
+
+
+def test_a_render_builds_no_values_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    spec = synthetic_spec(12, tmp_path / "s.yaml")
+    generate_from_files([spec])  # the pieces pydantic gives once per process
+    created: list[str] = []
+    create_model = values.create_model
+
+    def counted(name: str, **kwargs: Any) -> type[BaseModel]:
+        created.append(name)
+        return create_model(name, **kwargs)
+
+    monkeypatch.setattr(values, "create_model", counted)
+    chart = generate_from_files([spec]).chart
+    assert created == []
+    assert "model" not in vars(chart.values)
+    assert chart.values.model.model_fields["alerts"].annotation is not None
+    assert len(created) == 12 * 3 + 4  # a class per alert, Alerts, Dashboards, Services, Values
 
 
 # Names that pydantic writes apart: model classes of the values (an alert named so is renamed),
@@ -387,8 +409,53 @@ def named_values(
     return values.chart_values(given, services, alerts, dashboards), given
 
 
+@settings(max_examples=100, deadline=None)
+@given(named_values(ORDINARY_NAMES))
+def test_values_of_ordinary_names_are_written_directly_as_the_model_writes(
+    drawn: tuple[values.ChartValues, dict[str, Any]],
+):
+    assert _written_as_the_model_writes(*drawn)
+
+
 @pytest.mark.filterwarnings("ignore:Field name .* shadows an attribute")
 @settings(max_examples=150, deadline=None)
 @given(named_values(ANY_NAMES))
 def test_values_of_any_names_are_the_models(drawn: tuple[values.ChartValues, dict[str, Any]]):
-    _assert_as_the_model_writes(*drawn)
+    _written_as_the_model_writes(*drawn)
+
+
+@pytest.mark.filterwarnings("ignore:Field name .* shadows an attribute")
+@pytest.mark.parametrize(
+    ("services", "alerts", "dashboards"),
+    [
+        ({"api": ""}, {"ServiceValues": ("", {})}, None),
+        ({"api": ""}, {"Values": ("", {})}, None),
+        ({"api": ""}, {"Dashboards": ("", {})}, {"api": "API"}),
+        ({"api": ""}, {"ApiDown": ("", {"properties": 1})}, None),
+        ({"copy": ""}, {}, None),
+        ({"api": ""}, {}, {"default": "Default"}),
+    ],
+    ids=[
+        "alert-like-a-def",
+        "alert-like-the-root",
+        "alert-like-dashboards",
+        "sorted-apart",
+        "basemodel-attribute",
+        "dashboard-sorted-apart",
+    ],
+)
+def test_names_pydantic_writes_apart_take_its_path(
+    services: dict[str, str],
+    alerts: dict[str, tuple[str, dict[str, float | int]]],
+    dashboards: dict[str, str] | None,
+):
+    chart_values = values.ChartValues({}, services, alerts, dashboards)
+    values.values_schema(chart_values)
+    assert "model" in vars(chart_values)
+
+
+def test_an_alert_named_like_a_def_the_chart_lacks_is_written_directly():
+    chart_values = values.ChartValues({}, {"api": ""}, {"Dashboards": ("", {})}, None)
+    schema = serialize.to_json(values.values_schema(chart_values))
+    assert "model" not in vars(chart_values)
+    assert schema == serialize.to_json(values.values_json_schema(chart_values.model))
