@@ -133,6 +133,10 @@ class _Lines(list[str]):
 # described maps of values.yaml with comment lines above keys. Anything else, and any scalar
 # ruamel would write over several lines or fold, goes to ruamel.yaml for the whole document.
 _YAML12 = VersionedResolver(version=(1, 2))
+# Each version's implicit resolvers by first character, as resolve() walks them; read once,
+# since resolve() looks the version up on every call.
+_YAML11_RESOLVERS = _YAML11.versioned_resolver
+_YAML12_RESOLVERS = _YAML12.versioned_resolver
 # Printable ASCII that ruamel writes plain in block context when it resolves to a string:
 # no indicator first, no ': ' or ' #', no space at either end.
 _PLAIN = re.compile(r"[A-Za-z0-9_(/$=<~+^][ -~]*")
@@ -273,14 +277,15 @@ def _string(text: str, key: bool, out: _Lines) -> str:
         raise _Unusual  # ruamel writes it as an explicit key: '? ' and the key, then ': '
     if not _printable(text):
         return _by_ruamel(text, key, out)
-    quote = _needs_quotes(text)
+    # as _needs_quotes says
+    quote = not _reads_as_str(_YAML11_RESOLVERS, text) or bool(_YAML11_BOOL_LETTERS.match(text))
     if (
         not quote
         and _PLAIN.fullmatch(text)
         and not text.endswith((" ", ":"))
         and ": " not in text
         and " #" not in text
-        and _YAML12.resolve(ScalarNode, text, (True, False)) == STR_TAG
+        and _reads_as_str(_YAML12_RESOLVERS, text)
     ):
         return text
     if quote or ("'" not in text and _NOT_PLAIN.search(text)):
@@ -288,6 +293,14 @@ def _string(text: str, key: bool, out: _Lines) -> str:
         # plain and chooses them; printable one-liners allow them.
         return "'" + text.replace("'", "''") + "'"
     return _by_ruamel(text, key, out)
+
+
+def _reads_as_str(resolvers: dict[Any, list[tuple[Any, re.Pattern[str]]]], text: str) -> bool:
+    """Whether plain text resolves to a string: resolve() of the resolvers' own resolver."""
+    for tag, regexp in resolvers.get(text[0] if text else "", ()):
+        if regexp.match(text):
+            return bool(tag == STR_TAG)
+    return True
 
 
 def _by_ruamel(value: Any, key: bool, out: _Lines) -> str:

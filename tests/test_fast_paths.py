@@ -15,6 +15,7 @@ from pydantic_core import to_jsonable_python
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.nodes import ScalarNode
 
 from chartgen import build as build_module
 from chartgen import serialize, values
@@ -207,6 +208,17 @@ def test_equal_scalars_of_other_types_keep_their_own_text():
     data = {"a": "0.9", "b": 0.9, "c": "0.9", "d": 1.0, "e": 1, "f": True, "g": -0.0, "h": 0.0}
     expected = "a: '0.9'\nb: 0.9\nc: '0.9'\nd: 1.0\ne: 1\nf: true\ng: -0.0\nh: 0.0\n"
     assert serialize.to_yaml(data) == serialize._ruamel_yaml(data) == expected
+
+
+@settings(max_examples=400)
+@given(TEXT)
+def test_the_resolver_tables_read_text_as_the_resolvers_do(text: str):
+    for resolver, table in [
+        (serialize._YAML11, serialize._YAML11_RESOLVERS),
+        (serialize._YAML12, serialize._YAML12_RESOLVERS),
+    ]:
+        resolved = resolver.resolve(ScalarNode, text, (True, False))
+        assert serialize._reads_as_str(table, text) == (resolved == serialize.STR_TAG)
 
 
 def test_a_long_quoted_key_is_an_explicit_key_as_ruamel_writes_it():
