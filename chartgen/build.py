@@ -12,6 +12,7 @@ from chartgen.rules import RulesView, alert_values, all_alerts, promtool_tests, 
 from chartgen.spec import ChartSpec, Probe, Service
 from chartgen.spec.service import ALWAYS_WRITABLE
 from chartgen.values import (
+    ChartValues,
     DashboardValues,
     ExecAction,
     GlobalValues,
@@ -29,10 +30,7 @@ from chartgen.values import (
     ServiceValues,
     TCPSocketAction,
     TestsValues,
-    ValuesModel,
-    alerts_model,
-    dashboards_model,
-    values_model,
+    chart_values,
 )
 
 #: Image of the `helm test` pods: small, with the sh, wget, grep and timeout the check runs.
@@ -124,8 +122,7 @@ class ChartView:
     description: str
     chart_yaml: dict[str, Any]
     services: tuple[ServiceView, ...]
-    values: ValuesModel
-    values_schema_model: type[ValuesModel]
+    values: ChartValues
     rule_tests: dict[str, Any] | None
     docs: MonitoringDocs
     dashboards: tuple[DashboardView, ...]
@@ -147,26 +144,23 @@ def build(spec: ChartSpec) -> ChartView:
     if meta.home:
         chart_yaml["home"] = meta.home
     alerts = all_alerts(spec)
-    alerts_values = alerts_model({a.alert: (a.summary, a.params) for a in alerts})
-    dashboards_values = None
     grafana: dict[str, Any] = {}
     if spec.dashboards:
-        dashboards_values = dashboards_model({d.name: d.title for d in spec.dashboards})
         grafana = {
             "grafana": GrafanaValues(dashboards=GrafanaDashboardsValues(folder=meta.name)),
             "dashboards": {d.name: DashboardValues() for d in spec.dashboards},
         }
-    model = values_model(
-        {s.name: s.description for s in spec.services}, alerts_values, dashboards_values
-    )
-    values = model.model_validate(
+    values = chart_values(
         {
             "global": GlobalValues(imageRegistry=meta.imageRegistry),
             "services": {s.name: service_values(s) for s in spec.services},
             "alerts": {a.alert: alert_values(a) for a in alerts},
             **grafana,
             "tests": TestsValues(image=TEST_IMAGE, resources=TEST_RESOURCES),
-        }
+        },
+        services={s.name: s.description for s in spec.services},
+        alerts={a.alert: (a.summary, a.params) for a in alerts},
+        dashboards={d.name: d.title for d in spec.dashboards} if spec.dashboards else None,
     )
     return ChartView(
         name=meta.name,
@@ -176,7 +170,6 @@ def build(spec: ChartSpec) -> ChartView:
         chart_yaml=chart_yaml,
         services=tuple(service_view(s) for s in spec.services),
         values=values,
-        values_schema_model=model,
         rule_tests=promtool_tests(spec),
         docs=monitoring_docs(spec),
         dashboards=dashboard_views(spec),

@@ -25,7 +25,7 @@ VALUES_SECRET_FIX = (
 
 def check_values_files(chart: ChartView, paths: Sequence[Path]) -> list[Diagnostic]:
     """Every problem of each values file, merged over the chart's defaults."""
-    defaults = chart.values.model_dump(by_alias=True, exclude_none=True)
+    defaults = chart.values.defaults
     found: list[Diagnostic] = []
     for path in paths:
         try:
@@ -48,16 +48,16 @@ def check_values_text(
 ) -> list[Diagnostic]:
     """Problems of one values document: YAML, clear credentials, and the merged values."""
     if defaults is None:
-        defaults = chart.values.model_dump(by_alias=True, exclude_none=True)
+        defaults = chart.values.defaults
     try:
         overrides = parse_yaml(name, text, VALUES_SECRET_FIX, what="values file")
     except ChartgenError as err:
         return list(err.diagnostics)
     source = SourceFile(name, text, data=helm_merge(defaults, overrides))
     try:
-        chart.values_schema_model.model_validate(source.data, strict=True)
+        chart.values.model.model_validate(source.data, strict=True)
     except ValidationError as err:
-        return validation_diagnostics(err, source, chart.values_schema_model)
+        return validation_diagnostics(err, source, chart.values.model)
     return list(_drifting_services(chart, source))
 
 

@@ -84,7 +84,7 @@ def render_texts(specs: Sequence[Text], values: Sequence[Text] = (), *, strict: 
     if values:
         from chartgen.environments import check_values_text  # noqa: PLC0415
 
-        defaults = generated.chart.values.model_dump(by_alias=True, exclude_none=True)
+        defaults = generated.chart.values.defaults
         for name, text in values:
             warnings += check_values_text(generated.chart, name, text, defaults)
     if strict:

@@ -65,17 +65,15 @@ def release_values(chart: ChartView, files: Sequence[Path] = ()) -> dict[str, An
     point at its lines; then the files are merged in order, as `helm -f a -f b` does.
     """
     raise_for_values_files(chart, files)
-    merged: dict[str, Any] = chart.values.model_dump(by_alias=True, exclude_none=True)
+    merged: dict[str, Any] = chart.values.defaults
     for path in files:
         text = path.read_text("utf-8")
         merged = helm_merge(merged, parse_yaml(str(path), text, VALUES_SECRET_FIX, "values file"))
     try:
-        chart.values_schema_model.model_validate(merged, strict=True)
+        chart.values.model.model_validate(merged, strict=True)
     except ValidationError as err:
         together = SourceFile(" + ".join(map(str, files)), "", merged)
-        raise ChartgenError(
-            validation_diagnostics(err, together, chart.values_schema_model)
-        ) from None
+        raise ChartgenError(validation_diagnostics(err, together, chart.values.model)) from None
     return merged
 
 

@@ -10,12 +10,11 @@ from typing import Any
 
 import jinja2
 from jinja2.bccache import Bucket
-from pydantic import BaseModel
-from pydantic_core import to_jsonable_python
 
 from chartgen.build import ChartView
 from chartgen.cache import cache_dir
 from chartgen.serialize import (
+    KeyDocs,
     helm_escape,
     to_commented_yaml,
     to_json,
@@ -23,7 +22,7 @@ from chartgen.serialize import (
     yaml_quote,
 )
 from chartgen.sources import HEADER, template_dir
-from chartgen.values import commented_values, values_json_schema
+from chartgen.values import values_docs, values_schema
 
 __all__ = ["HEADER", "environment", "render", "template_dir", "values_table"]
 
@@ -106,12 +105,13 @@ def render(chart: ChartView) -> dict[str, str]:
     def template(name: str, **context: Any) -> str:
         return env.get_template(name).render(chart=chart, **context)
 
+    defaults, docs = chart.values.defaults, values_docs(chart.values)
     files: dict[str, str] = {
         "Chart.yaml": f"# {HEADER}\n" + to_yaml(chart.chart_yaml),
-        "values.yaml": f"# {HEADER}\n" + to_commented_yaml(commented_values(chart.values)),
-        "values.schema.json": to_json(values_json_schema(chart.values_schema_model)),
+        "values.yaml": f"# {HEADER}\n" + to_commented_yaml(defaults, docs),
+        "values.schema.json": to_json(values_schema(chart.values)),
         ".helmignore": template("helmignore.jinja", rule_tests_dir=RULE_TESTS_DIR),
-        "README.md": template("README.md.jinja", values_table=values_table(chart.values)),
+        "README.md": template("README.md.jinja", values_table=values_table(defaults, docs)),
         "templates/_helpers.tpl": template("_helpers.tpl.jinja"),
         "templates/NOTES.txt": template("NOTES.txt.jinja"),
     }
@@ -150,17 +150,30 @@ def render(chart: ChartView) -> dict[str, str]:
     return dict(sorted(files.items()))
 
 
-def values_table(values: BaseModel, prefix: str = "") -> list[tuple[str, str, str]]:
-    """(key, default as JSON, description) for every leaf of the values, for the README."""
+def values_table(values: dict[str, Any], docs: KeyDocs) -> list[tuple[str, str, str]]:
+    """(key, default as JSON, description) for every leaf of the values, for the README.
+
+    A map that ``docs`` describes (a section of the values model) gives a row per key;
+    any other value, lists and plain maps too, is one row.
+    """
     rows: list[tuple[str, str, str]] = []
-    for name, info in type(values).model_fields.items():
-        value = getattr(values, name)
-        if value is None:
-            continue
-        key = f"{prefix}{info.alias or name}"
-        if isinstance(value, BaseModel):
-            rows.extend(values_table(value, key + "."))
-        else:
-            plain = to_jsonable_python(value, by_alias=True, exclude_none=True)
-            rows.append((key, json.dumps(plain), info.description or ""))
+    texts: dict[tuple[type, object], str] = {}  # JSON of each string, int and bool met
+
+    def add(values: dict[str, Any], docs: KeyDocs, prefix: str) -> None:
+        descriptions, nested = docs
+        for key, value in values.items():
+            inner = nested.get(key)
+            kind = type(value)
+            if inner is not None and kind is dict:
+                add(value, inner, f"{prefix}{key}.")
+                continue
+            if kind is str or kind is int or kind is bool:
+                text = texts.get((kind, value))
+                if text is None:
+                    text = texts[kind, value] = json.dumps(value)
+            else:
+                text = json.dumps(value)
+            rows.append((prefix + key, text, descriptions.get(key, "")))
+
+    add(values, docs, "")
     return rows

@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import json
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import orjson
 from ruamel.yaml import YAML
@@ -62,12 +63,47 @@ def to_yaml(data: Any) -> str:
         return _ruamel_yaml(data)
 
 
-def to_commented_yaml(data: CommentedMap) -> str:
-    """YAML of a map that carries comments (values.yaml)."""
+class KeyDocs(NamedTuple):
+    """Descriptions of a map's keys, and the KeyDocs of the maps below them.
+
+    ``nested`` applies to the map under a key, or to each map in the list under it.
+    """
+
+    descriptions: Mapping[str, str]
+    nested: Mapping[str, KeyDocs]
+
+
+NO_DOCS = KeyDocs({}, {})
+
+
+def to_commented_yaml(data: dict[str, Any], docs: KeyDocs) -> str:
+    """YAML of a map with each key's description as a ``# --`` comment above it (values.yaml).
+
+    What ruamel.yaml's round-trip dumper writes for the same map as a CommentedMap.
+    """
     try:
-        return _fast_yaml(data, _Lines(round_trip=True))
+        return _fast_yaml(data, _Lines(round_trip=True), docs)
     except _Unusual:
-        return _ruamel_yaml(data, round_trip=True)
+        return _ruamel_yaml(commented_map(data, docs), round_trip=True)
+
+
+def commented_map(data: dict[str, Any], docs: KeyDocs, indent: int = 0) -> CommentedMap:
+    """The ruamel.yaml CommentedMap of a described map, for its round-trip dumper."""
+    out = CommentedMap()
+    for key, value in data.items():
+        out[key] = _commented(value, indent + 2, docs.nested.get(key, NO_DOCS))
+        description = docs.descriptions.get(key)
+        if description:
+            out.yaml_set_comment_before_after_key(key, before=f"-- {description}", indent=indent)
+    return out
+
+
+def _commented(value: Any, indent: int, docs: KeyDocs) -> Any:
+    if isinstance(value, dict):
+        return commented_map(value, docs, indent)
+    if isinstance(value, list):
+        return CommentedSeq(_commented(item, indent + 2, docs) for item in value)
+    return value
 
 
 def _ruamel_yaml(data: Any, *, round_trip: bool = False) -> str:
@@ -86,109 +122,103 @@ class _Lines(list[str]):
     def __init__(self, *, round_trip: bool) -> None:
         super().__init__()
         self.round_trip = round_trip
+        self.key_texts = _STRINGS[True, round_trip]
+        self.value_texts = _STRINGS[False, round_trip]
 
 
 # The fast emitter writes what ruamel.yaml writes (with the settings of _yaml) for plain data:
 # dicts with str keys, lists, str, int, float, bool and None, and in round-trip mode the
-# CommentedMaps of values.yaml with comment lines above keys. Anything else, and any scalar
+# described maps of values.yaml with comment lines above keys. Anything else, and any scalar
 # ruamel would write over several lines or fold, goes to ruamel.yaml for the whole document.
 _YAML12 = VersionedResolver(version=(1, 2))
+# Each version's implicit resolvers by first character, as resolve() walks them; read once,
+# since resolve() looks the version up on every call.
+_YAML11_RESOLVERS = _YAML11.versioned_resolver
+_YAML12_RESOLVERS = _YAML12.versioned_resolver
 # Printable ASCII that ruamel writes plain in block context when it resolves to a string:
 # no indicator first, no ': ' or ' #', no space at either end.
 _PLAIN = re.compile(r"[A-Za-z0-9_(/$=<~+^][ -~]*")
 _LONGEST_INLINE = 2000  # well below the 4096 columns at which ruamel folds a line
-_SCALARS: dict[tuple[type, str, bool, bool], str] = {}
+_LONGEST_SIMPLE_KEY = 128  # ruamel's emitter writes longer keys as explicit ones
+# The text of each string written, as a key or as a value, for each dumper: ruamel is asked once.
+_STRINGS: dict[tuple[bool, bool], dict[str, str]] = {
+    (key, round_trip): {} for key in (False, True) for round_trip in (False, True)
+}
+_FLOATS: dict[tuple[str, bool, bool], str] = {}
 # What rules out a plain scalar for ruamel's analyze_scalar: an indicator first, a space at
 # either end, ': ' or ' #' inside, ':' last.
 _NOT_PLAIN = re.compile(r"""^[#,\[\]{}&*!|>'"%@`]|^[-?:]( |$)|^ | $|: | #|:$""")
 # Every character YAML reads as a line break.
 _LINE_BREAK = re.compile("[\n\r\x85\u2028\u2029]")
-_MAPS: dict[type, bool] = {dict: False, CommentedMap: True}  # type -> round-trip only
-_SEQS: dict[type, bool] = {list: False, CommentedSeq: True}
 
 
-def _is_map(data: Any, out: _Lines) -> bool:
-    only_round_trip = _MAPS.get(type(data))
-    if only_round_trip is None:
-        return False
-    if only_round_trip and not out.round_trip:
-        raise _Unusual
-    return True
-
-
-def _is_seq(data: Any, out: _Lines) -> bool:
-    only_round_trip = _SEQS.get(type(data))
-    if only_round_trip is None:
-        return False
-    if only_round_trip and (not out.round_trip or data.ca.items or data.ca.comment):
-        raise _Unusual
-    return True
-
-
-def _fast_yaml(data: Any, out: _Lines) -> str:
-    if _is_map(data, out) and data:
-        _mapping(data, 0, out)
-    elif _is_seq(data, out) and data:
-        _sequence(data, 2, out)
+def _fast_yaml(data: Any, out: _Lines, docs: KeyDocs = NO_DOCS) -> str:
+    if type(data) is dict and data:
+        _mapping(data, 0, out, docs)
+    elif type(data) is list and data:
+        _sequence(data, 2, out, docs)
     else:
         raise _Unusual
     out.append("")
     return "\n".join(out)
 
 
-def _comments(data: dict[Any, Any]) -> dict[Any, list[str]]:
-    """Comment lines above keys of a CommentedMap; unusual if it has comments elsewhere."""
-    if type(data) is not CommentedMap:
-        return {}
-    if data.ca.comment or data.ca.end:
-        raise _Unusual
-    found = {}
-    for key, item in data.ca.items.items():
-        if len(item) != 4 or item[0] or item[2] or item[3] or not item[1]:
-            raise _Unusual
-        found[key] = [" " * token.start_mark.column + token.value[:-1] for token in item[1]]
-    return found
+def _comment_lines(description: str, pad: str) -> list[str]:
+    """The ``# --`` lines CommentedMap.yaml_set_comment_before_after_key puts above a key."""
+    text = f"-- {description}".removesuffix("\n")
+    return [f"{pad}# {line}" if line else pad for line in text.split("\n")]
 
 
-def _mapping(data: dict[Any, Any], column: int, out: _Lines, first: str = "") -> None:
+def _mapping(
+    data: dict[Any, Any], column: int, out: _Lines, docs: KeyDocs, first: str = ""
+) -> None:
     """Keys at ``column``; the first key continues ``first`` (a list item's dash) if given."""
     pad = " " * column
-    comments = _comments(data)
+    descriptions, nested = docs
     for key, value in data.items():
         if type(key) is not str:
             raise _Unusual
-        if key in comments:
+        description = descriptions.get(key)
+        if description:
             if first:
                 raise _Unusual
-            out.extend(comments[key])
-        head = f"{first or pad}{_scalar(key, out, key=True)}:"
+            if "\n" in description:
+                out.extend(_comment_lines(description, pad))
+            else:
+                out.append(f"{pad}# -- {description}")
+        text = out.key_texts.get(key) or _scalar(key, out, key=True)
+        head = f"{first or pad}{text}:"
         first = ""
-        _value(value, head, column + 2, out)
+        _value(value, head, column + 2, out, nested.get(key, NO_DOCS))
 
 
-def _sequence(data: list[Any], dash: int, out: _Lines, first: str = "") -> None:
-    """Dashes at column ``dash``; the first item continues ``first`` if given."""
+def _sequence(data: list[Any], dash: int, out: _Lines, docs: KeyDocs, first: str = "") -> None:
+    """Dashes at column ``dash``, maps described by ``docs``; the first continues ``first``."""
     pad = " " * dash
     for item in data:
         head = f"{first or pad}-"
         first = ""
-        if item and _is_map(item, out):
-            _mapping(item, dash + 2, out, head + " ")
-        elif item and _is_seq(item, out):
-            _sequence(item, dash + 4, out, head + "   ")
+        kind = type(item)
+        if item and kind is dict:
+            _mapping(item, dash + 2, out, docs, head + " ")
+        elif item and kind is list:
+            if docs != NO_DOCS:
+                # ruamel puts the comments of maps in nested lists left of their keys
+                raise _Unusual
+            _sequence(item, dash + 4, out, docs, head + "   ")
         else:
-            _value(item, head, dash + 2, out)
+            _value(item, head, dash + 2, out, docs)
 
 
-def _value(value: Any, head: str, inner: int, out: _Lines) -> None:
+def _value(value: Any, head: str, inner: int, out: _Lines, docs: KeyDocs) -> None:
     """``head`` followed by a value: inline if scalar or empty, else on the next lines."""
-    if _is_map(value, out) or _is_seq(value, out):
-        is_map = isinstance(value, dict)
+    kind = type(value)
+    if kind is dict or kind is list:
         if value:
             out.append(head)
-            (_mapping if is_map else _sequence)(value, inner, out)
+            (_mapping if kind is dict else _sequence)(value, inner, out, docs)
         else:
-            out.append(head + (" {}" if is_map else " []"))
+            out.append(head + (" {}" if kind is dict else " []"))
     elif type(value) is str and "\n" in value:
         _literal(value, head, inner, out)
     else:
@@ -218,35 +248,42 @@ def _printable(text: str) -> bool:
 def _scalar(value: Any, out: _Lines, *, key: bool) -> str:
     """The text of a one-line scalar, as ruamel.yaml writes it in block context."""
     kind = type(value)
+    if kind is str:
+        texts = out.key_texts if key else out.value_texts
+        text = texts.get(value)
+        if text is None:
+            text = texts[value] = _string(value, key, out)
+        return text
     if kind is bool:
         return "true" if value else "false"
     if kind is int:
         return str(value)
     if value is None and not out.round_trip:  # round-trip writes an empty value
         return "null"
-    if kind is not str and kind is not float:
+    if kind is not float:
         raise _Unusual
     # A float by its repr: 1.0 == 1 == True as keys, and -0.0 == 0.0.
-    cache_key = (kind, value if kind is str else repr(value), key, out.round_trip)
-    text = _SCALARS.get(cache_key)
+    cache_key = (repr(value), key, out.round_trip)
+    text = _FLOATS.get(cache_key)
     if text is None:
-        text = _string(value, key, out) if kind is str else _by_ruamel(value, False, out)
-        _SCALARS[cache_key] = text
+        text = _FLOATS[cache_key] = _by_ruamel(value, False, out)
     return text
 
 
 def _string(text: str, key: bool, out: _Lines) -> str:
+    if key and len(text) >= _LONGEST_SIMPLE_KEY:
+        raise _Unusual  # ruamel writes it as an explicit key: '? ' and the key, then ': '
     if not _printable(text):
         return _by_ruamel(text, key, out)
-    quote = _needs_quotes(text)
+    # as _needs_quotes says
+    quote = not _reads_as_str(_YAML11_RESOLVERS, text) or bool(_YAML11_BOOL_LETTERS.match(text))
     if (
         not quote
         and _PLAIN.fullmatch(text)
         and not text.endswith((" ", ":"))
         and ": " not in text
         and " #" not in text
-        and (not key or len(text) < 128)
-        and _YAML12.resolve(ScalarNode, text, (True, False)) == STR_TAG
+        and _reads_as_str(_YAML12_RESOLVERS, text)
     ):
         return text
     if quote or ("'" not in text and _NOT_PLAIN.search(text)):
@@ -254,6 +291,14 @@ def _string(text: str, key: bool, out: _Lines) -> str:
         # plain and chooses them; printable one-liners allow them.
         return "'" + text.replace("'", "''") + "'"
     return _by_ruamel(text, key, out)
+
+
+def _reads_as_str(resolvers: dict[Any, list[tuple[Any, re.Pattern[str]]]], text: str) -> bool:
+    """Whether plain text resolves to a string: resolve() of the resolvers' own resolver."""
+    for tag, regexp in resolvers.get(text[0] if text else "", ()):
+        if regexp.match(text):
+            return bool(tag == STR_TAG)
+    return True
 
 
 def _by_ruamel(value: Any, key: bool, out: _Lines) -> str:

@@ -28,7 +28,7 @@ def test_chart_yaml_carries_the_spec_metadata():
 
 
 def test_the_registry_is_a_global_value_not_part_of_the_image():
-    values = built().values.model_dump(by_alias=True)
+    values = built().values.defaults
     assert values["global"]["imageRegistry"] == "registry.example.com"
     assert values["services"]["api"]["image"] == {
         "registry": "",
@@ -44,9 +44,7 @@ def test_probes_become_kubernetes_probes_with_a_switch():
         "liveness": {"http": {"path": "/health", "port": "http"}, "periodSeconds": 20},
         "startup": {"exec": {"command": ["true"]}, "enabled": False},
     }
-    values = built(minimal_service(probes=probes)).values.model_dump(
-        by_alias=True, exclude_none=True
-    )
+    values = built(minimal_service(probes=probes)).values.defaults
     assert values["services"]["api"]["probes"] == {
         "liveness": {
             "enabled": True,
@@ -95,7 +93,7 @@ def test_secret_references_keep_only_names_and_keys():
 def test_services_keep_their_spec_order_and_stateful_ones_default_to_statefulsets():
     chart = built(minimal_service("b"), minimal_service("a", stateful=True))
     assert [s.name for s in chart.services] == ["b", "a"]
-    services = chart.values.model_dump(by_alias=True)["services"]
+    services = chart.values.defaults["services"]
     assert (services["b"]["workload"], services["a"]["workload"]) == ("Deployment", "StatefulSet")
 
 
@@ -115,7 +113,7 @@ def test_every_pod_gets_tmp_and_the_declared_writable_paths_and_secret_mounts():
 
 def test_the_api_token_is_mounted_only_for_services_that_ask():
     chart = built(minimal_service("a"), minimal_service("b", automountServiceAccountToken=True))
-    services = chart.values.model_dump(by_alias=True)["services"]
+    services = chart.values.defaults["services"]
     assert services["a"]["serviceAccount"]["automount"] is False
     assert services["b"]["serviceAccount"]["automount"] is True
 

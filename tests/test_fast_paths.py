@@ -1,4 +1,5 @@
-"""The fast paths write and read exactly what ruamel.yaml's pure-Python emitter and parser do."""
+"""The fast paths write and read exactly what ruamel.yaml's pure-Python emitter and parser do,
+and the chart's values files exactly what pydantic's values model gives."""
 
 from __future__ import annotations
 
@@ -9,15 +10,25 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.nodes import ScalarNode
 
-from chartgen import serialize
+from chartgen import build as build_module
+from chartgen import serialize, values
+from chartgen.build import TEST_IMAGE, TEST_RESOURCES, build
 from chartgen.generate import generate_from_files
 from chartgen.hygiene import document_problems
+from chartgen.load import load_spec
+from chartgen.render import values_table
 from chartgen.sources import embedded_spec_text
+from chartgen.spec import ChartSpec
 
 from .conftest import ROOT
+from .strategies import dns_label, specs
 from .test_interrupted_render import synthetic_spec
 
 # Characters YAML gives meaning to, YAML 1.1 words, line breaks and non-ASCII.
@@ -45,15 +56,49 @@ def test_to_yaml_writes_what_the_ruamel_emitter_writes(data: Any):
     assert serialize.to_yaml(data) == serialize._ruamel_yaml(data)
 
 
+def _ruamel_text(data: Any, docs: serialize.KeyDocs, *, round_trip: bool) -> str:
+    """What ruamel.yaml writes for data; in round-trip mode with docs as comments."""
+    if round_trip:
+        return serialize._ruamel_yaml(serialize.commented_map(data, docs), round_trip=True)
+    return serialize._ruamel_yaml(data)
+
+
+def _key_docs(draw: st.DrawFn, data: Any) -> serialize.KeyDocs:
+    """Descriptions for some keys of data's maps (a list's maps, for a list), at every depth."""
+    descriptions: dict[str, str] = {}
+    nested: dict[str, serialize.KeyDocs] = {}
+    for found in data if isinstance(data, list) else [data]:
+        if isinstance(found, list):
+            inner = _key_docs(draw, found)
+            descriptions.update(inner.descriptions)
+            nested.update(inner.nested)
+        elif isinstance(found, dict):
+            for key, value in found.items():
+                if draw(st.booleans()):
+                    descriptions[key] = draw(TEXT)
+                if isinstance(value, dict | list) and draw(st.booleans()):
+                    nested[key] = _key_docs(draw, value)
+    return serialize.KeyDocs(descriptions, nested)
+
+
+@settings(max_examples=400)
+@given(st.dictionaries(TEXT, DATA, min_size=1), st.data())
+def test_to_commented_yaml_writes_what_the_round_trip_dumper_writes(
+    data: dict[str, Any], draw: st.DataObject
+):
+    docs = _key_docs(draw.draw, data)
+    assert serialize.to_commented_yaml(data, docs) == _ruamel_text(data, docs, round_trip=True)
+
+
 def _compared_renders(monkeypatch: pytest.MonkeyPatch, spec: Path | None) -> tuple[int, int]:
     """Render with every fast YAML document checked against ruamel's; (fast, all) counts."""
     fast_yaml = serialize._fast_yaml
     counts = [0, 0]
 
-    def checked(data: Any, out: Any) -> str:
+    def checked(data: Any, out: Any, docs: serialize.KeyDocs = serialize.NO_DOCS) -> str:
         counts[1] += 1
-        text = fast_yaml(data, out)
-        assert text == serialize._ruamel_yaml(data, round_trip=out.round_trip)
+        text = fast_yaml(data, out, docs)
+        assert text == _ruamel_text(data, docs, round_trip=out.round_trip)
         counts[0] += 1
         return text
 
@@ -164,3 +209,266 @@ def test_equal_scalars_of_other_types_keep_their_own_text():
     data = {"a": "0.9", "b": 0.9, "c": "0.9", "d": 1.0, "e": 1, "f": True, "g": -0.0, "h": 0.0}
     expected = "a: '0.9'\nb: 0.9\nc: '0.9'\nd: 1.0\ne: 1\nf: true\ng: -0.0\nh: 0.0\n"
     assert serialize.to_yaml(data) == serialize._ruamel_yaml(data) == expected
+
+
+@settings(max_examples=400)
+@given(TEXT)
+def test_the_resolver_tables_read_text_as_the_resolvers_do(text: str):
+    for resolver, table in [
+        (serialize._YAML11, serialize._YAML11_RESOLVERS),
+        (serialize._YAML12, serialize._YAML12_RESOLVERS),
+    ]:
+        resolved = resolver.resolve(ScalarNode, text, (True, False))
+        assert serialize._reads_as_str(table, text) == (resolved == serialize.STR_TAG)
+
+
+def test_a_long_quoted_key_is_an_explicit_key_as_ruamel_writes_it():
+    data = {"&" + "a" * 140: {"x": 1}}
+    assert serialize.to_yaml(data) == serialize._ruamel_yaml(data)
+    assert serialize.to_commented_yaml(data, serialize.NO_DOCS) == _ruamel_text(
+        data, serialize.NO_DOCS, round_trip=True
+    )
+
+
+# The chart's values: defaults, values.yaml, README table and values.schema.json, each against
+# what the pydantic values model of the same chart gives (one model class per alert).
+
+
+def _commented_by_model(model: BaseModel, indent: int = 0) -> CommentedMap:
+    """values.yaml's map from a values model instance: each field's description above it."""
+    out = CommentedMap()
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        if value is None:
+            continue
+        key = info.alias or name
+        out[key] = _commented_value(value, indent + 2)
+        if info.description:
+            out.yaml_set_comment_before_after_key(
+                key, before=f"-- {info.description}", indent=indent
+            )
+    return out
+
+
+def _commented_value(value: Any, indent: int) -> Any:
+    if isinstance(value, BaseModel):
+        return _commented_by_model(value, indent)
+    if isinstance(value, dict):
+        return CommentedMap((k, _commented_value(v, indent + 2)) for k, v in value.items())
+    if isinstance(value, list):
+        return CommentedSeq(_commented_value(v, indent + 2) for v in value)
+    return value
+
+
+def _table_by_model(model: BaseModel, prefix: str = "") -> list[tuple[str, str, str]]:
+    """The README's values table from a values model instance: a row per leaf field."""
+    rows: list[tuple[str, str, str]] = []
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        if value is None:
+            continue
+        key = f"{prefix}{info.alias or name}"
+        if isinstance(value, BaseModel):
+            rows.extend(_table_by_model(value, key + "."))
+        else:
+            plain = to_jsonable_python(value, by_alias=True, exclude_none=True)
+            rows.append((key, json.dumps(plain), info.description or ""))
+    return rows
+
+
+def _written_as_the_model_writes(chart_values: values.ChartValues, given: dict[str, Any]) -> bool:
+    """Assert each values file is what the values model, validating ``given``, writes.
+
+    True if the files were written without building the model.
+    """
+    docs = values.values_docs(chart_values)
+    fast = (
+        serialize.to_commented_yaml(chart_values.defaults, docs),
+        values_table(chart_values.defaults, docs),
+        serialize.to_json(values.values_schema(chart_values)),
+    )
+    without_model = "model" not in vars(chart_values)
+    model = chart_values.model.model_validate(given)
+    assert repr(chart_values.defaults) == repr(model.model_dump(by_alias=True, exclude_none=True))
+    assert fast == (
+        serialize._ruamel_yaml(_commented_by_model(model), round_trip=True),
+        _table_by_model(model),
+        serialize.to_json(values.values_json_schema(chart_values.model)),
+    )
+    return without_model
+
+
+def _built(spec: ChartSpec) -> tuple[values.ChartValues, dict[str, Any]]:
+    """A spec's chart values, and what build gave them: what the values model validates."""
+    given: list[dict[str, Any]] = []
+
+    def keep(chart_given: dict[str, Any], **names: Any) -> values.ChartValues:
+        given.append(chart_given)
+        return values.chart_values(chart_given, **names)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(build_module, "chart_values", keep)
+        chart = build(spec)
+    return chart.values, given[0]
+
+
+def test_the_default_chart_values_are_the_models():
+    assert _written_as_the_model_writes(*_built(load_spec([]).spec))
+
+
+def test_a_synthetic_chart_values_are_the_models(tmp_path: Path):
+    spec = load_spec([synthetic_spec(12, tmp_path / "s.yaml")]).spec
+    assert _written_as_the_model_writes(*_built(spec))
+
+
+@settings(max_examples=40, deadline=None)
+@given(spec=specs())
+def test_generated_chart_values_are_the_models(spec: dict[str, Any]):
+    assert _written_as_the_model_writes(*_built(ChartSpec.model_validate(spec)))
+
+
+def test_a_render_builds_no_values_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    spec = synthetic_spec(12, tmp_path / "s.yaml")
+    generate_from_files([spec])  # the pieces pydantic gives once per process
+    created: list[str] = []
+    create_model = values.create_model
+
+    def counted(name: str, **kwargs: Any) -> type[BaseModel]:
+        created.append(name)
+        return create_model(name, **kwargs)
+
+    monkeypatch.setattr(values, "create_model", counted)
+    chart = generate_from_files([spec]).chart
+    assert created == []
+    assert "model" not in vars(chart.values)
+    assert chart.values.model.model_fields["alerts"].annotation is not None
+    assert len(created) == 12 * 3 + 4  # a class per alert, Alerts, Dashboards, Services, Values
+
+
+# Names that pydantic writes apart: model classes of the values (an alert named so is renamed),
+# BaseModel's own attributes, and keys whose children pydantic's sort leaves in order.
+CLASS_NAMES = sorted(
+    {
+        *(
+            name
+            for name, item in vars(values).items()
+            if isinstance(item, type) and issubclass(item, BaseModel)
+        ),
+        *("Values", "Services", "Alerts", "Dashboards", "Config", "BaseModel", "Placeholder"),
+    }
+)
+FIELD_NAMES = ["default", "properties", "copy", "json", "schema", "validate", "title", "anyOf"]
+# Names no model class, BaseModel attribute or sort exception starts like.
+ORDINARY_NAMES = {
+    "services": dns_label(12).map("s".__add__),
+    "alerts": st.from_regex(r"\AZ[A-Za-z0-9]{0,10}\Z"),
+    "params": st.from_regex(r"\Ax[a-zA-Z0-9]{0,8}\Z"),
+}
+ANY_NAMES = {
+    "services": st.one_of(
+        ORDINARY_NAMES["services"],
+        st.sampled_from([*FIELD_NAMES[:6], "model-x", "model-fields", "1st"]),
+    ),
+    "alerts": st.one_of(st.from_regex(r"\A[A-Z][A-Za-z0-9]{0,10}\Z"), st.sampled_from(CLASS_NAMES)),
+    "params": st.one_of(
+        st.from_regex(r"\A[a-z][a-zA-Z0-9]{0,8}\Z"), st.sampled_from(FIELD_NAMES)
+    ).filter(lambda name: name not in values.ALERT_SETTINGS),
+}
+DESCRIPTIONS = st.one_of(
+    st.text(max_size=20),
+    st.sampled_from(
+        [
+            str(values.ServiceValues.__doc__),  # pydantic drops a description equal to its def's
+            str(values.DashboardValues.__doc__),
+            "  indented\n    lines\n",  # a class docstring: pydantic cleans it
+            "",
+        ]
+    ),
+)
+NUMBERS = st.one_of(st.integers(-(10**20), 10**20), st.floats(allow_nan=False))
+SERVICE = values.ServiceValues(
+    workload="Deployment",
+    replicas=1,
+    image=values.ImageValues(repository="team/api"),
+    resources=TEST_RESOURCES,
+    probes=values.ProbesValues(),
+)
+
+
+@st.composite
+def named_values(
+    draw: st.DrawFn, names: dict[str, st.SearchStrategy[str]]
+) -> tuple[values.ChartValues, dict[str, Any]]:
+    """Chart values of drawn services, alerts, parameters and dashboards, and their input."""
+    service_names = names["services"]
+    services = draw(st.dictionaries(service_names, DESCRIPTIONS, min_size=1, max_size=3))
+    params = st.dictionaries(names["params"], NUMBERS, max_size=3)
+    alerts = draw(st.dictionaries(names["alerts"], st.tuples(DESCRIPTIONS, params), max_size=4))
+    dashboards = draw(st.none() | st.dictionaries(service_names, DESCRIPTIONS, min_size=1))
+    given: dict[str, Any] = {
+        "global": values.GlobalValues(imageRegistry="registry.example.com"),
+        "services": dict.fromkeys(services, SERVICE),
+        "alerts": {
+            name: {"enabled": True, "severity": "warning", "for": "5m", **alert_params}
+            for name, (_, alert_params) in alerts.items()
+        },
+        "tests": values.TestsValues(image=TEST_IMAGE, resources=TEST_RESOURCES),
+    }
+    if dashboards is not None:
+        given["grafana"] = values.GrafanaValues(
+            dashboards=values.GrafanaDashboardsValues(folder="demo")
+        )
+        given["dashboards"] = {name: values.DashboardValues() for name in dashboards}
+    return values.chart_values(given, services, alerts, dashboards), given
+
+
+@settings(max_examples=100, deadline=None)
+@given(named_values(ORDINARY_NAMES))
+def test_values_of_ordinary_names_are_written_directly_as_the_model_writes(
+    drawn: tuple[values.ChartValues, dict[str, Any]],
+):
+    assert _written_as_the_model_writes(*drawn)
+
+
+@pytest.mark.filterwarnings("ignore:Field name .* shadows an attribute")
+@settings(max_examples=150, deadline=None)
+@given(named_values(ANY_NAMES))
+def test_values_of_any_names_are_the_models(drawn: tuple[values.ChartValues, dict[str, Any]]):
+    _written_as_the_model_writes(*drawn)
+
+
+@pytest.mark.filterwarnings("ignore:Field name .* shadows an attribute")
+@pytest.mark.parametrize(
+    ("services", "alerts", "dashboards"),
+    [
+        ({"api": ""}, {"ServiceValues": ("", {})}, None),
+        ({"api": ""}, {"Values": ("", {})}, None),
+        ({"api": ""}, {"Dashboards": ("", {})}, {"api": "API"}),
+        ({"api": ""}, {"ApiDown": ("", {"properties": 1})}, None),
+        ({"copy": ""}, {}, None),
+        ({"api": ""}, {}, {"default": "Default"}),
+    ],
+    ids=[
+        "alert-like-a-def",
+        "alert-like-the-root",
+        "alert-like-dashboards",
+        "sorted-apart",
+        "basemodel-attribute",
+        "dashboard-sorted-apart",
+    ],
+)
+def test_names_pydantic_writes_apart_take_its_path(
+    services: dict[str, str],
+    alerts: dict[str, tuple[str, dict[str, float | int]]],
+    dashboards: dict[str, str] | None,
+):
+    chart_values = values.ChartValues({}, services, alerts, dashboards)
+    values.values_schema(chart_values)
+    assert "model" in vars(chart_values)
+
+
+def test_an_alert_named_like_a_def_the_chart_lacks_is_written_directly():
+    chart_values = values.ChartValues({}, {"api": ""}, {"Dashboards": ("", {})}, None)
+    schema = serialize.to_json(values.values_schema(chart_values))
+    assert "model" not in vars(chart_values)
+    assert schema == serialize.to_json(values.values_json_schema(chart_values.model))
