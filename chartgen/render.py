@@ -89,6 +89,7 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
         comment_end_string="#]",
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
+        auto_reload=False,  # templates do not change during a run: no stat per file rendered
         autoescape=False,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -317,39 +317,25 @@ def _by_ruamel(value: Any, key: bool, out: _Lines) -> str:
 
 
 def to_json(data: Any) -> str:
-    """Indented JSON with a final newline, keys in insertion order."""
-    if _orjson_writes_as_json(data):
-        try:
-            return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
-        except orjson.JSONEncodeError:
-            pass
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    """Indented JSON with a final newline, keys in insertion order, as json.dumps writes it."""
+    text = _by_orjson(data)
+    return text if text is not None else json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def _orjson_writes_as_json(data: Any) -> bool:
-    """Whether orjson writes the bytes json.dumps(indent=2, ensure_ascii=False) writes.
+def _by_orjson(data: Any) -> str | None:
+    """What to_json writes, by orjson; None where orjson's text would differ from json's.
 
-    They differ on floats with an exponent (1e-07 against 1e-7), NaN and infinities, and on
-    types json refuses; orjson itself refuses big integers, non-str keys and lone surrogates.
+    Their compact texts are compared (json's C encoder writes those quickly): when they are
+    equal, the indented ones are too. They differ on floats with an exponent (1e-07 against
+    1e-7), NaN and infinities, and on types one of them refuses.
     """
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is dict:
-            stack.extend(item.values())
-        elif kind is list:
-            stack.extend(item)
-        elif kind is float:
-            if not _PLAIN_FLOAT.fullmatch(repr(item)):
-                return False
-        elif kind not in _JSON_SCALARS:
-            return False
-    return True
-
-
-_JSON_SCALARS = frozenset({str, int, bool, type(None)})
-_PLAIN_FLOAT = re.compile(r"-?[0-9]+\.[0-9]+")
+    try:
+        compact = orjson.dumps(data)
+        if compact != json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode():
+            return None
+    except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
+        return None
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
 def helm_escape(text: str) -> str:

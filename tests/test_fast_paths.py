@@ -192,17 +192,26 @@ def test_to_json_writes_what_json_dumps_writes(data: Any):
 
 
 def test_the_chart_json_goes_through_orjson(monkeypatch: pytest.MonkeyPatch):
-    checks: list[bool] = []
-    writes_as_json = serialize._orjson_writes_as_json
+    written: list[bool] = []
+    by_orjson = serialize._by_orjson
 
-    def counted(data: Any) -> bool:
-        checks.append(writes_as_json(data))
-        return checks[-1]
+    def counted(data: Any) -> str | None:
+        text = by_orjson(data)
+        written.append(text is not None)
+        return text
 
-    monkeypatch.setattr(serialize, "_orjson_writes_as_json", counted)
+    monkeypatch.setattr(serialize, "_by_orjson", counted)
     generate_from_files()
-    assert len(checks) > 3
-    assert all(checks)
+    assert len(written) > 3
+    assert all(written)
+
+
+@pytest.mark.parametrize(
+    "data", [{"f": 1e-07}, [float("nan")], {"i": float("inf")}, {"big": 2**70}, {1: "a"}]
+)
+def test_what_orjson_writes_otherwise_goes_to_json(data: Any):
+    assert serialize._by_orjson(data) is None
+    assert serialize.to_json(data) == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def test_equal_scalars_of_other_types_keep_their_own_text():
