@@ -62,7 +62,6 @@ class Case:
     subject: Command
     baseline: Command
     setup: tuple[str, ...] | None = None  # run once first, to create what the commands read
-    after_setup: Callable[[], None] | None = None
 
 
 @dataclass
@@ -125,8 +124,6 @@ def measure(case: Case, runs: int, peak: PeakProbe) -> tuple[Samples, Samples]:
     """Setup, one untimed warm-up each, then ``runs`` alternating runs of subject and baseline."""
     if case.setup:
         run_once(case.setup, peak)
-    if case.after_setup:
-        case.after_setup()
     for command in (case.subject, case.baseline):
         if command.before:
             command.before()
@@ -164,12 +161,7 @@ def renders_of(workdir: Path) -> Path:
 
 
 def synthetic_case(workdir: Path, n: int, helm: str) -> Case:
-    """Write the spec of ``n`` services; chartgen renders it, helm templates the result.
-
-    Helm refuses to load a chart holding a file over 5 MB, and the chart README passes that
-    from about 750 services; helm templates its own copy without README.md (not a template,
-    so helm's output is the same).
-    """
+    """Write the spec of ``n`` services; chartgen renders it, helm templates the result."""
     spec, out = workdir / f"synthetic-{n}.yaml", workdir / f"synthetic-{n}"
     helm_chart = workdir / f"synthetic-{n}-helm"
     write_spec(n, spec)
@@ -178,7 +170,6 @@ def synthetic_case(workdir: Path, n: int, helm: str) -> Case:
         Command("chartgen render", render(spec, out), before=removing(out, renders_of(workdir))),
         Command("helm template", (helm, "template", CHART_NAME, str(helm_chart))),
         setup=render(spec, helm_chart),
-        after_setup=(helm_chart / "README.md").unlink,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from jinja2.bccache import Bucket
 
 from chartgen.build import ChartView
 from chartgen.cache import cache_dir
+from chartgen.checks import HELM_FILE_LIMIT
 from chartgen.serialize import (
     KeyDocs,
     helm_escape,
@@ -112,7 +114,7 @@ def render(chart: ChartView) -> dict[str, str]:
         "values.yaml": f"# {HEADER}\n" + to_commented_yaml(defaults, docs),
         "values.schema.json": to_json(values_schema(chart.values)),
         ".helmignore": template("helmignore.jinja", rule_tests_dir=RULE_TESTS_DIR),
-        "README.md": template("README.md.jinja", values_table=values_table(defaults, docs)),
+        "README.md": readme(template, values_table(defaults, docs)),
         "templates/_helpers.tpl": template("_helpers.tpl.jinja"),
         "templates/NOTES.txt": template("NOTES.txt.jinja"),
     }
@@ -149,6 +151,21 @@ def render(chart: ChartView) -> dict[str, str]:
         # promtool unit tests of the alerts; .helmignore keeps them out of the package
         files[RULE_TESTS] = f"# {HEADER}\n" + to_yaml(chart.rule_tests)
     return dict(sorted(files.items()))
+
+
+#: Values sections with an entry per service, alert or dashboard.
+PER_ENTRY_SECTIONS = ("services", "alerts", "dashboards")
+
+
+def readme(template: Callable[..., str], rows: list[tuple[str, str, str]]) -> str:
+    """The chart README; past helm's file limit, without the rows of each entry's keys."""
+    text = template("README.md.jinja", values_table=rows, listed_elsewhere=())
+    if len(text) * 4 > HELM_FILE_LIMIT and len(text.encode()) > HELM_FILE_LIMIT:
+        present = {key.split(".", 1)[0] for key, _, _ in rows}
+        sections = tuple(s for s in PER_ENTRY_SECTIONS if s in present)
+        shared = [row for row in rows if row[0].split(".", 1)[0] not in sections]
+        text = template("README.md.jinja", values_table=shared, listed_elsewhere=sections)
+    return text
 
 
 def values_table(values: dict[str, Any], docs: KeyDocs) -> list[tuple[str, str, str]]:

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from chartgen import render as render_module
 from chartgen.docs import COMMUNITY_RULE_FILES, RULES_MOUNT
 from chartgen.generate import generate
 from chartgen.load import load_spec, load_texts
-from chartgen.render import markdown_cell
+from chartgen.render import PER_ENTRY_SECTIONS, markdown_cell
 from chartgen.sources import embedded_spec_text
 
 from .conftest import ROOT, find_tool
@@ -248,3 +249,21 @@ def test_the_project_readme_example_service_renders_beside_the_vaultmesh_spec():
     files = generate(loaded.spec, loaded.sources.locate).files
     assert "templates/harbinger/workload.yaml" in files
     assert "harbinger:signals:rate5m" in files["templates/harbinger/prometheus-rules.yaml"]
+
+
+def test_a_readme_past_helms_file_limit_leaves_each_entrys_keys_to_values_yaml(
+    default_render, monkeypatch
+):
+    full = default_render.files["README.md"]
+    limit = len(full.encode()) - 1
+    monkeypatch.setattr(render_module, "HELM_FILE_LIMIT", limit)
+    readme = render_module.render(default_render.chart)["README.md"]
+    assert len(readme.encode()) <= limit
+    keys = [line.split("`")[1] for line in readme.splitlines() if line.startswith("| `")]
+    full_keys = [line.split("`")[1] for line in full.splitlines() if line.startswith("| `")]
+    assert keys == [k for k in full_keys if k.split(".")[0] not in PER_ENTRY_SECTIONS]
+    assert "`services.<name>.*`, `alerts.<name>.*`, `dashboards.<name>.*`" in readme
+    assert "described in `values.yaml`" in readme
+    assert "described in `values.yaml`" not in full
+    for section in ("## Metrics", "## Recording rules", "## Alerts", "## Wiring into Prometheus"):
+        assert full.split(section, 1)[1] == readme.split(section, 1)[1]
