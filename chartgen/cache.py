@@ -39,7 +39,7 @@ SHAPING_LIBRARIES = (
     "promql_parser",
     "yaml_rs",
 )
-_ENTRY_SUFFIX = ".json"
+_ENTRY_SUFFIX = ".render"
 
 
 def cache_dir(kind: str) -> Path | None:
@@ -123,31 +123,45 @@ def load_render(key: str) -> Rendered | None:
     path = directory / (key + _ENTRY_SUFFIX)
     try:
         with open(path, "rb") as handle:
-            entry = orjson.loads(handle.read())
-        rendered = Rendered(
-            chart=entry["chart"],
-            files=entry["files"],
+            entry = handle.read()
+        os.utime(path)  # recently used: kept longest
+        head, _, body = entry.partition(b"\n")
+        meta = orjson.loads(head)
+        files: dict[str, str] = {}
+        start = 0
+        for name, size in meta["files"]:
+            files[name] = body[start : start + size].decode()
+            start += size
+        if start != len(body):
+            return None
+        return Rendered(
+            chart=meta["chart"],
+            files=files,
             warnings=tuple(
                 Diagnostic(Location(*where), what, fix, warning=True)
-                for where, what, fix in entry["warnings"]
+                for where, what, fix in meta["warnings"]
             ),
         )
-        os.utime(path)  # recently used: kept longest
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not all(isinstance(text, str) for text in rendered.files.values()):
-        return None
-    return rendered
 
 
 def store_render(key: str, rendered: Rendered) -> None:
-    """Keep a successful render under ``key``, and drop the least recently used beyond a few."""
+    """Keep a successful render under ``key``, and drop the least recently used beyond a few.
+
+    An entry is a JSON line (the chart's name, its warnings, each file's path and size in
+    bytes), then the files' bytes one after another: written a file at a time, it never
+    holds a second copy of the chart in memory.
+    """
     directory = cache_dir("renders")
     if directory is None:
         return
-    entry = {
+    meta = {
         "chart": rendered.chart,
-        "files": rendered.files,
+        "files": [
+            [path, len(text) if text.isascii() else len(text.encode())]
+            for path, text in rendered.files.items()
+        ],
         "warnings": [
             [[w.where.file, w.where.line, w.where.path], w.what, w.fix] for w in rendered.warnings
         ],
@@ -157,7 +171,9 @@ def store_render(key: str, rendered: Rendered) -> None:
         handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
         try:
             with os.fdopen(handle, "wb") as out:
-                out.write(orjson.dumps(entry))
+                out.write(orjson.dumps(meta) + b"\n")
+                for text in rendered.files.values():
+                    out.write(text.encode())
             os.replace(temporary, directory / (key + _ENTRY_SUFFIX))
         except BaseException:
             os.unlink(temporary)

@@ -82,7 +82,7 @@ def test_a_failed_render_is_not_kept(tmp_path):
         result = chartgen(tmp_path / "cache", "render", "--spec", spec, "--out", tmp_path / "out")
         assert result.returncode == 1
         assert "nothing written" in result.stderr
-    assert not list((tmp_path / "cache" / "renders").glob("*.json"))
+    assert not list((tmp_path / "cache" / "renders").glob("*.render"))
     assert not (tmp_path / "out").exists()
 
 
@@ -150,7 +150,7 @@ def test_an_entry_reads_back_as_stored_and_a_broken_one_is_a_miss(tmp_path, monk
     store_render("k" * 64, rendered(1))
     assert load_render("k" * 64) == rendered(1)
     assert load_render("m" * 64) is None
-    entry = tmp_path / "renders" / ("k" * 64 + ".json")
+    entry = tmp_path / "renders" / ("k" * 64 + ".render")
     for broken in (
         b"{not json",
         b'{"chart": "demo"}',
@@ -165,13 +165,13 @@ def test_only_the_most_recently_used_renders_are_kept(tmp_path, monkeypatch):
     keys = [f"{number:064d}" for number in range(KEPT_RENDERS + 3)]
     for number, key in enumerate(keys):
         store_render(key, rendered(number))
-        os.utime(tmp_path / "renders" / f"{key}.json", ns=(number, number * 10**9))
-    kept = sorted(p.stem for p in (tmp_path / "renders").glob("*.json"))
+        os.utime(tmp_path / "renders" / f"{key}.render", ns=(number, number * 10**9))
+    kept = sorted(p.stem for p in (tmp_path / "renders").glob("*.render"))
     assert kept == keys[-KEPT_RENDERS:]
     oldest = keys[-KEPT_RENDERS]
     assert load_render(oldest) == rendered(len(keys) - KEPT_RENDERS)  # a hit counts as a use
     store_render("f" * 64, rendered(99))
-    kept = sorted(p.stem for p in (tmp_path / "renders").glob("*.json"))
+    kept = sorted(p.stem for p in (tmp_path / "renders").glob("*.render"))
     assert oldest in kept
     assert keys[-KEPT_RENDERS + 1] not in kept
 
