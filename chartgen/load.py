@@ -109,6 +109,7 @@ def load_texts(texts: Sequence[tuple[str, str]]) -> LoadedSpec:
         try:
             source.data = parse_yaml(name, text)
             parsed.append(SpecFile.model_validate(source.data))
+            source.data = None  # valid: the models hold it now, and errors read lines anew
         except ChartgenError as err:
             diagnostics.extend(err.diagnostics)
         except ValidationError as err:
