@@ -365,8 +365,12 @@ def _dashboard_problems(
             yield from _panel_problems(panel, at, known)
             for number, threshold in enumerate(panel.thresholds):
                 yield from _threshold_problems(threshold, (*at, "thresholds", number), alerts)
-            for query in dashboards.panel_queries(panel, known, dashboard.variables, at):
-                yield from _query_problems(query, declared, allowed)
+            # Queries chartgen writes from metric targets read what _panel_problems checked,
+            # through the dashboard's own variables; only queries the spec writes are parsed.
+            for number, target in enumerate(panel.targets):
+                if target.expr is not None:
+                    where = (*at, "targets", number, "expr")
+                    yield from _query_problems(target.expr, where, declared, allowed)
 
 
 def _panel_problems(
@@ -421,22 +425,22 @@ def _threshold_problems(
 
 
 def _query_problems(
-    query: dashboards.Query, declared: set[str], allowed: set[str]
+    expr: str, where: Sequence[str | int], declared: set[str], allowed: set[str]
 ) -> Iterator[tuple[Sequence[str | int], str, str]]:
-    for name in sorted(set(dashboards.VARIABLE.findall(query.expr)) - allowed):
+    for name in sorted(set(dashboards.VARIABLE.findall(expr)) - allowed):
         if not name.startswith("__"):
             yield (
-                query.where,
+                where,
                 f"uses ${name}, which is not a variable of this dashboard",
                 f"add {name!r} to the dashboard's variables, or write the value",
             )
     try:
-        names = promql.metric_names(dashboards.parsable(query.expr))
+        names = promql.metric_names(dashboards.parsable(expr))
     except ValueError as err:
-        yield query.where, f"invalid PromQL: {err}", "fix the expression"
+        yield where, f"invalid PromQL: {err}", "fix the expression"
         return
     for name in sorted(names - declared):
-        yield (query.where, *_undeclared(name))
+        yield (where, *_undeclared(name))
 
 
 def check_dashboard_sizes(
