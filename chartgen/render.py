@@ -159,13 +159,16 @@ PER_ENTRY_SECTIONS = ("services", "alerts", "dashboards")
 
 def readme(template: Callable[..., str], rows: list[tuple[str, str, str]]) -> str:
     """The chart README; past helm's file limit, without the rows of each entry's keys."""
-    text = template("README.md.jinja", values_table=rows, listed_elsewhere=())
-    if len(text) * 4 > HELM_FILE_LIMIT and len(text.encode()) > HELM_FILE_LIMIT:
-        present = {key.split(".", 1)[0] for key, _, _ in rows}
-        sections = tuple(s for s in PER_ENTRY_SECTIONS if s in present)
-        shared = [row for row in rows if row[0].split(".", 1)[0] not in sections]
-        text = template("README.md.jinja", values_table=shared, listed_elsewhere=sections)
-    return text
+    # The rows' characters alone are fewer than their bytes in the file: past the limit,
+    # the whole table need not be rendered to know it does not fit.
+    if sum(len(key) + len(default) + len(text) for key, default, text in rows) <= HELM_FILE_LIMIT:
+        text = template("README.md.jinja", values_table=rows, listed_elsewhere=())
+        if len(text) * 4 <= HELM_FILE_LIMIT or len(text.encode()) <= HELM_FILE_LIMIT:
+            return text
+    present = {key.split(".", 1)[0] for key, _, _ in rows}
+    sections = tuple(s for s in PER_ENTRY_SECTIONS if s in present)
+    shared = [row for row in rows if row[0].split(".", 1)[0] not in sections]
+    return template("README.md.jinja", values_table=shared, listed_elsewhere=sections)
 
 
 def values_table(values: dict[str, Any], docs: KeyDocs) -> list[tuple[str, str, str]]:
