@@ -53,28 +53,22 @@ def read_spec_texts(paths: Sequence[Path] = ()) -> list[Text]:
             f"no spec files (*.yaml, *.yml) in {', '.join(map(str, paths))}",
             fix="pass a spec file or a directory holding spec files",
         )
-    texts = []
-    for path in files:
-        try:
-            texts.append((str(path), path.read_text("utf-8")))
-        except (OSError, UnicodeDecodeError) as err:
-            raise ChartgenError.single(
-                f"cannot read spec file: {err}",
-                fix="check the path and that the file is UTF-8 text",
-                where=Location(str(path)),
-            ) from None
-    return texts
+    return _read(files, "spec file")
 
 
 def read_values_texts(paths: Sequence[Path]) -> list[Text]:
     """The environment values files to check, as given."""
+    return _read(paths, "values file")
+
+
+def _read(paths: Sequence[Path], what: str) -> list[Text]:
     texts = []
     for path in paths:
         try:
             texts.append((str(path), path.read_text("utf-8")))
         except (OSError, UnicodeDecodeError) as err:
             raise ChartgenError.single(
-                f"cannot read values file: {err}",
+                f"cannot read {what}: {err}",
                 fix="check the path and that the file is UTF-8 text",
                 where=Location(str(path)),
             ) from None
