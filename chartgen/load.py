@@ -22,6 +22,7 @@ from chartgen.errors import ChartgenError, Diagnostic, Location, format_loc
 from chartgen.hygiene import document_problems
 from chartgen.sources import read_spec_texts
 from chartgen.spec import ChartSpec, SpecFile
+from chartgen.unambiguous import read_unambiguous
 
 Loc = tuple[str | int, ...]
 
@@ -132,13 +133,30 @@ def parse_yaml(
     """Parse YAML 1.2 text into plain data.
 
     Refuses duplicate keys, plain values YAML 1.1 reads differently, and clear credentials.
+    Texts none of that can concern are read directly, without the node tree.
     """
+    direct = read_unambiguous(text)
+    data = direct[0] if direct is not None else _parse_node_tree(name, text, secret_fix)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        start = "'chart:' and/or 'services:'" if what == "spec file" else "a key of values.yaml"
+        raise ChartgenError.single(
+            f"a {what} must be a mapping, found {type(data).__name__}",
+            fix=f"start the file with {start}",
+            where=Location(name, 1),
+        )
+    return data
+
+
+def _parse_node_tree(name: str, text: str, secret_fix: str) -> Any:
+    """Plain data through ruamel.yaml's node tree, which the hygiene checks inspect."""
     try:
         yaml, node = _compose(text)
         problems = document_problems(node, name, secret_fix)
         if problems:
             raise ChartgenError(problems)
-        data = yaml.constructor.construct_document(node) if node is not None else None
+        return yaml.constructor.construct_document(node) if node is not None else None
     except DuplicateKeyError as err:
         key = err.problem.split('"')[1] if '"' in (err.problem or "") else "?"
         raise ChartgenError.single(
@@ -156,16 +174,6 @@ def parse_yaml(
         raise ChartgenError.single(
             f"invalid YAML: {err}", fix="fix the YAML syntax", where=Location(name)
         ) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        start = "'chart:' and/or 'services:'" if what == "spec file" else "a key of values.yaml"
-        raise ChartgenError.single(
-            f"a {what} must be a mapping, found {type(data).__name__}",
-            fix=f"start the file with {start}",
-            where=Location(name, 1),
-        )
-    return data
 
 
 def _compose(text: str) -> tuple[YAML, Any]:
