@@ -16,6 +16,7 @@ or diagnostics.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -72,7 +73,9 @@ def _flow(depth: int) -> str:
 
 # A block node that may read differently: a tag, an anchor, an alias, an explicit key,
 # a plain scalar of the forms above, or a flow collection beyond the simple shape.
-_NODE = rf"(?:{_NUMBER}|{_WORD}|[!?&*]|(?=[\[{{])(?!{_flow(4)}))"
+# Flow collections nest two deep at most here: each level multiplies the pattern's size
+# (four levels take seconds to compile).
+_NODE = rf"(?:{_NUMBER}|{_WORD}|[!?&*]|(?=[\[{{])(?!{_flow(2)}))"
 # Block indicators before a node: '- ' and ': ' ('? ' begins an explicit key, which _NODE
 # refuses).
 _INDICATORS = r"(?:[-:][ ]++)*+"
@@ -82,11 +85,22 @@ _INDICATORS = r"(?:[-:][ ]++)*+"
 # end and directives (%YAML 1.1) all read differently. Or nest deeper than a hundred
 # columns (about two hundred levels), where ruamel.yaml's recursion may run out and the Rust
 # parser's does not. Searches start with a literal (a line break, ': ') so that they skim.
-_LINE = re.compile(rf"\n(?:(?:---|\.\.\.)(?=\s|\Z)|%|[ -]{{100}}|[ ]*+{_INDICATORS}{_NODE})")
-_FIRST_LINE = re.compile(
-    rf"\.\.\.(?=\s|\Z)|%|[ -]{{100}}|(?:---(?=\s|\Z))?[ ]*+{_INDICATORS}{_NODE}"
-)
-_VALUE = re.compile(rf": ++{_INDICATORS}{_NODE}")
+
+
+@functools.cache
+def _line_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The patterns of lines and values that may read differently: (first line, line, value).
+
+    Compiled on first use (about a tenth of a second), never by a run that does not read
+    a large text directly.
+    """
+    return (
+        re.compile(rf"\.\.\.(?=\s|\Z)|%|[ -]{{100}}|(?:---(?=\s|\Z))?[ ]*+{_INDICATORS}{_NODE}"),
+        re.compile(rf"\n(?:(?:---|\.\.\.)(?=\s|\Z)|%|[ -]{{100}}|[ ]*+{_INDICATORS}{_NODE})"),
+        re.compile(rf": ++{_INDICATORS}{_NODE}"),
+    )
+
+
 # Characters YAML 1.2 forbids, or reads unlike YAML 1.1 (NEL, LS and PS break lines in
 # 1.1), a byte order mark, tabs and carriage returns (where the parsers' rules differ).
 _ODD_CHARACTERS = re.compile(
@@ -108,12 +122,13 @@ def may_read_differently(text: str) -> bool:
         odd = bool(text.encode("ascii").translate(None, _PRINTABLE_ASCII))
     else:
         odd = _ODD_CHARACTERS.search(text) is not None
+    if odd or _ends_in_a_block_scalar(text):
+        return True
+    first_line, line, value = _line_patterns()
     return (
-        odd
-        or _ends_in_a_block_scalar(text)
-        or _FIRST_LINE.match(text) is not None
-        or _LINE.search(text) is not None
-        or _VALUE.search(text) is not None
+        first_line.match(text) is not None
+        or line.search(text) is not None
+        or value.search(text) is not None
     )
 
 

@@ -20,12 +20,13 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import ScalarNode
 
 from chartgen import build as build_module
+from chartgen import load as load_module
 from chartgen import serialize, unambiguous, values
 from chartgen.build import TEST_IMAGE, TEST_RESOURCES, build
 from chartgen.errors import ChartgenError
 from chartgen.generate import generate_from_files
 from chartgen.hygiene import document_problems
-from chartgen.load import _parse_node_tree, load_spec, parse_yaml
+from chartgen.load import DIRECT_READING_SIZE, _parse_node_tree, load_spec, parse_yaml
 from chartgen.render import values_table
 from chartgen.sources import embedded_spec_text
 from chartgen.spec import ChartSpec
@@ -663,6 +664,31 @@ def _real_inputs(tmp_path: Path) -> dict[str, str]:
         **{p.name: p.read_text("utf-8") for p in sorted((ROOT / "values").glob("*.yaml"))},
         "synthetic": synthetic.read_text("utf-8"),
     }
+
+
+@pytest.fixture(autouse=True)
+def direct_reading_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests hold the direct reading to the node tree's on small texts too."""
+    monkeypatch.setattr(load_module, "DIRECT_READING_SIZE", 0)
+
+
+def test_only_large_texts_are_read_directly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(load_module, "DIRECT_READING_SIZE", DIRECT_READING_SIZE)
+    read: list[str] = []
+    direct = load_module.read_unambiguous
+
+    def counted(text: str) -> Any:
+        read.append(text)
+        return direct(text)
+
+    monkeypatch.setattr(load_module, "read_unambiguous", counted)
+    small = embedded_spec_text()
+    large = synthetic_spec(60, tmp_path / "s.yaml").read_text("utf-8")
+    assert len(small) < DIRECT_READING_SIZE <= len(large)
+    assert parse_yaml("small.yaml", small) == _parse_node_tree("small.yaml", small, "")
+    assert parse_yaml("large.yaml", large) == _parse_node_tree("large.yaml", large, "")
+    assert read == [large]
+    assert direct(large) is not None
 
 
 def test_the_real_inputs_are_read_directly_and_alike(tmp_path: Path):
