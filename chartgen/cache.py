@@ -28,6 +28,8 @@ from chartgen.sources import Text, template_dir
 CACHE_DIR_ENV = "CHARTGEN_CACHE_DIR"
 #: How many renders are kept; the least recently used go first.
 KEPT_RENDERS = 8
+#: Larger renders are not kept: writing them twice (chart and cache) costs more than it saves.
+LARGEST_KEPT_RENDER = 16 * 1024 * 1024
 #: Import names of the libraries whose code decides the output's bytes.
 SHAPING_LIBRARIES = (
     "jinja2",
@@ -156,12 +158,15 @@ def store_render(key: str, rendered: Rendered) -> None:
     directory = cache_dir("renders")
     if directory is None:
         return
+    sizes = [
+        (path, len(text) if text.isascii() else len(text.encode()))
+        for path, text in rendered.files.items()
+    ]
+    if sum(size for _, size in sizes) > LARGEST_KEPT_RENDER:
+        return
     meta = {
         "chart": rendered.chart,
-        "files": [
-            [path, len(text) if text.isascii() else len(text.encode())]
-            for path, text in rendered.files.items()
-        ],
+        "files": sizes,
         "warnings": [
             [[w.where.file, w.where.line, w.where.path], w.what, w.fix] for w in rendered.warnings
         ],

@@ -187,3 +187,13 @@ def test_a_cache_that_is_off_or_cannot_be_written_only_costs_time(tmp_path, sett
         assert split_imports(result.stderr)[0] == ""
         assert read_tree(tmp_path / run) == read_tree(ROOT / "charts" / "vaultmesh")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "first", "second"]
+
+
+def test_a_render_too_large_to_be_worth_keeping_is_not_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHARTGEN_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(cache, "LARGEST_KEPT_RENDER", len("name: demo-1\n") - 1)
+    store_render("k" * 64, rendered(1))
+    assert load_render("k" * 64) is None
+    monkeypatch.setattr(cache, "LARGEST_KEPT_RENDER", len("name: demo-1\n"))
+    store_render("k" * 64, rendered(1))
+    assert load_render("k" * 64) == rendered(1)
