@@ -17,8 +17,9 @@ or diagnostics.
 from __future__ import annotations
 
 import functools
+import gc
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from chartgen.hygiene import names_credential
@@ -72,19 +73,24 @@ def _flow(depth: int) -> str:
 
 
 # A block node that may read differently: a tag, an anchor, an alias, an explicit key,
-# a plain scalar of the forms above, or a flow collection beyond the simple shape.
-# Flow collections nest two deep at most here: each level multiplies the pattern's size
-# (four levels take seconds to compile).
-_NODE = rf"(?:{_NUMBER}|{_WORD}|[!?&*]|(?=[\[{{])(?!{_flow(2)}))"
+# a plain scalar of the forms above, or a flow collection beyond the simple shape. (The
+# first character is looked at first, to leave most nodes at once.) Flow collections nest
+# two deep at most here: each level multiplies the pattern's size (four take seconds to
+# compile).
+_NODE = (
+    r"(?=[-+0-9_.yYnNoOtTfFiI~=<!?&*\[{])"
+    rf"(?:{_NUMBER}|{_WORD}|[!?&*]|(?=[\[{{])(?!{_flow(2)}))"
+)
 # Block indicators before a node: '- ' and ': ' ('? ' begins an explicit key, which _NODE
 # refuses).
 _INDICATORS = r"(?:[-:][ ]++)*+"
 # Block nodes begin at a line's start or after ': '. Nowhere else: after a space inside
 # a line a plain scalar has begun already, and holds a space (text, for both parsers).
-# A line may also hold a document marker or a directive: several documents, an explicit
-# end and directives (%YAML 1.1) all read differently. Or nest deeper than a hundred
-# columns (about two hundred levels), where ruamel.yaml's recursion may run out and the Rust
-# parser's does not. Searches start with a literal (a line break, ': ') so that they skim.
+# Nodes that begin deeper than a hundred columns (about two hundred levels) may exhaust
+# ruamel.yaml's recursion, not the Rust parser's. A line may also hold a document marker
+# or a directive: several documents, an explicit end and directives (%YAML 1.1) all read
+# differently. Searches start with a literal (a line break, ': ') so that they skim.
+_DEEP = r"(?<=[ :-]{100})"
 
 
 @functools.cache
@@ -95,9 +101,9 @@ def _line_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]
     a large text directly.
     """
     return (
-        re.compile(rf"\.\.\.(?=\s|\Z)|%|[ -]{{100}}|(?:---(?=\s|\Z))?[ ]*+{_INDICATORS}{_NODE}"),
-        re.compile(rf"\n(?:(?:---|\.\.\.)(?=\s|\Z)|%|[ -]{{100}}|[ ]*+{_INDICATORS}{_NODE})"),
-        re.compile(rf": ++{_INDICATORS}{_NODE}"),
+        re.compile(rf"(?:---(?=\s|\Z))?[ ]*+{_INDICATORS}(?:{_DEEP}|{_NODE})|\.\.\.(?=\s|\Z)|%"),
+        re.compile(rf"\n(?:[ ]*+{_INDICATORS}(?:{_DEEP}|{_NODE})|(?:---|\.\.\.)(?=\s|\Z)|%)"),
+        re.compile(rf": ++{_INDICATORS}(?:{_DEEP}|{_NODE})"),
     )
 
 
@@ -154,12 +160,17 @@ def read_unambiguous(text: str) -> tuple[Any] | None:
     """``(data,)`` as the node tree path would read it, or None to take that path."""
     if _rust_loads is None or may_read_differently(text):
         return None
+    collecting = gc.isenabled()
+    gc.disable()  # the parser makes many containers and no cycles: collecting only costs
     try:
         data = _rust_loads(text)
     except BaseException as err:  # a Rust panic is a BaseException too
         if isinstance(err, KeyboardInterrupt | SystemExit):
             raise
         return None  # any refusal: the node tree path explains it
+    finally:
+        if collecting:
+            gc.enable()
     if _needs_node_tree(data):
         return None
     return (data,)
@@ -173,40 +184,49 @@ def _needs_node_tree(data: Any) -> bool:
 
     The credential rule is hygiene's, on data: a key, or the ``name`` of a mapping with a
     ``value`` (an env entry), that names a credential and holds a non-empty string or a
-    number. A number's text never names one, so only string names count.
+    number. A number's text never names one, so only string names count. Names repeat a
+    lot, so each is judged once, and each mapping's keys are matched as a set.
     """
     if type(data) is not dict and type(data) is not list:
         return type(data) not in _SCALARS
-    names: dict[str, bool] = {}  # names_credential() by name: names repeat a lot
+    judged: set[str] = set()
+    credentials: set[str] = set()
 
-    def credential(name: str) -> bool:
-        known = names.get(name)
-        if known is None:
-            known = names[name] = names_credential(name)
-        return known
+    def judge(names: Iterable[Any]) -> bool:
+        """Judge new names; whether one is no string."""
+        for name in names:
+            if type(name) is not str:
+                return True
+            judged.add(name)
+            if names_credential(name):
+                credentials.add(name)
+        return False
 
     stack = [data]
+    push = stack.append
     while stack:
         node = stack.pop()
+        values: Iterable[Any] = node
         if type(node) is dict:
-            name = node.get("name")
-            if type(name) is str and _literal(node.get("value")) and credential(name):
+            keys = node.keys()
+            if not keys <= judged and judge(keys - judged):
                 return True
-            for key, value in node.items():
-                kind = type(value)
-                if type(key) is not str:
+            if credentials and not credentials.isdisjoint(keys):
+                if any(_literal(node[key]) for key in credentials & keys):
                     return True
-                if kind is dict or kind is list:
-                    stack.append(value)
-                elif kind not in _SCALARS or (_literal(value) and credential(key)):
+            name = node.get("name")
+            if type(name) is str and "value" in node and _literal(node["value"]):
+                if name not in judged:
+                    judge((name,))
+                if name in credentials:
                     return True
-        else:
-            for value in node:
-                kind = type(value)
-                if kind is dict or kind is list:
-                    stack.append(value)
-                elif kind not in _SCALARS:
-                    return True
+            values = node.values()
+        for value in values:
+            kind = type(value)
+            if kind is dict or kind is list:
+                push(value)
+            elif kind not in _SCALARS:
+                return True
     return False
 
 

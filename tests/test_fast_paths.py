@@ -657,6 +657,29 @@ def test_a_credential_name_without_a_literal_is_read_directly(text: str):
     assert _reading(text) == "direct"
 
 
+NAMES = st.sampled_from(
+    ["name", "value", "password", "dbPassword", "apiKey", "API_TOKEN", "secret", "keys", "env"]
+)
+CREDENTIAL_DATA = st.recursive(
+    NAMES
+    | st.sampled_from(["", "x", "DB_PASSWORD"])
+    | st.integers()
+    | st.floats(-9, 9)
+    | st.booleans()
+    | st.none(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(NAMES, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.dictionaries(NAMES, CREDENTIAL_DATA, min_size=1, max_size=4))
+def test_the_data_check_finds_a_credential_where_hygiene_does(data: dict[str, Any]):
+    node = YAML(typ="safe").compose(serialize.to_yaml(data))
+    problems = [p for p in document_problems(node, "f", "fix") if "in the clear" in p.what]
+    assert unambiguous._needs_node_tree(data) == bool(problems)
+
+
 def _real_inputs(tmp_path: Path) -> dict[str, str]:
     synthetic = synthetic_spec(20, tmp_path / "s.yaml")
     return {
