@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -95,7 +96,7 @@ def catalog(spec: ChartSpec) -> Mapping[str, Series]:
 
     The checks and the build both read it; it is worked out once per spec.
     """
-    if _CATALOG and _CATALOG[0][0] is spec:
+    if _CATALOG and _CATALOG[0][0]() is spec:
         return _CATALOG[0][1]
     found: dict[str, Series] = {}
     for service in spec.services:
@@ -113,12 +114,12 @@ def catalog(spec: ChartSpec) -> Mapping[str, Series]:
                 rule.record, Series(rule.record, "recording", service.name, inferred, "")
             )
     known = MappingProxyType(found)
-    _CATALOG[:] = [(spec, known)]
+    _CATALOG[:] = [(weakref.ref(spec), known)]
     return known
 
 
-#: The last spec's catalog; the spec is held so that its identity stays its own.
-_CATALOG: list[tuple[ChartSpec, Mapping[str, Series]]] = []
+#: The last spec's catalog, while that spec lives (the weak reference lets it go).
+_CATALOG: list[tuple[weakref.ref[ChartSpec], Mapping[str, Series]]] = []
 
 
 def output_labels(expr: str, known: Mapping[str, Series]) -> frozenset[str] | None:

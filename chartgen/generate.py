@@ -58,9 +58,14 @@ def checked_build(spec: ChartSpec, locate: Locate | None = None) -> Built:
 def generate(spec: ChartSpec, locate: Locate | None = None) -> Generated:
     """Check, build and render a spec; ``locate`` maps spec paths back to files and lines."""
     built = checked_build(spec, locate)
-    files = render(built.chart)
+    return Generated(built.chart, checked_render(built.chart), built.warnings)
+
+
+def checked_render(chart: ChartView) -> dict[str, str]:
+    """Render a built chart; refuse it if helm could not load it."""
+    files = render(chart)
     raise_for_errors(check_file_sizes(files, helm_ignored=(RULE_TESTS_DIR,)))
-    return Generated(built.chart, files, built.warnings)
+    return files
 
 
 def _spec_path(loc: Sequence[str | int]) -> Location:
@@ -79,19 +84,19 @@ def render_texts(specs: Sequence[Text], values: Sequence[Text] = (), *, strict: 
     Warnings are errors when ``strict``; any error stops the render with all diagnostics.
     """
     loaded = load_texts(specs)
-    generated = generate(loaded.spec, loaded.sources.locate)
-    warnings = list(generated.warnings)
+    built = checked_build(loaded.spec, loaded.sources.locate)
+    chart, warnings = built.chart, list(built.warnings)
+    del loaded, built  # the chart's views hold what is left to do: the spec models can go
     if values:
         from chartgen.environments import check_values_text  # noqa: PLC0415
 
-        defaults = generated.chart.values.defaults
         for name, text in values:
-            warnings += check_values_text(generated.chart, name, text, defaults)
+            warnings += check_values_text(chart, name, text, chart.values.defaults)
     if strict:
         warnings = [replace(w, warning=False) for w in warnings]
     if any(not w.warning for w in warnings):
         raise ChartgenError(warnings)
-    return Rendered(generated.chart.name, generated.files, tuple(warnings))
+    return Rendered(chart.name, checked_render(chart), tuple(warnings))
 
 
 def build_from_files(paths: Sequence[Path] = ()) -> Built:
