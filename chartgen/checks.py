@@ -9,6 +9,7 @@ from chartgen.errors import ChartgenError, Diagnostic, Location
 from chartgen.rules import RulesView
 from chartgen.spec import Alert, ChartSpec, Dashboard, Panel, Probe, Service, Threshold
 from chartgen.spec.service import ALWAYS_WRITABLE
+from chartgen.values import reserved_name
 
 Locate = Callable[[Sequence[str | int]], Location]
 
@@ -22,6 +23,7 @@ def check_spec(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
     for index, service in enumerate(spec.services):
         where: list[str | int] = ["services", index]
         found.extend(_duplicate_name("services", index, names, first_index, locate))
+        found.extend(_reserved("service", service.name, [*where, "name"], locate))
         found.extend(
             Diagnostic(locate([*where, *loc]), what, fix)
             for loc, what, fix in _service_problems(spec.chart.name, service)
@@ -42,6 +44,20 @@ def check_spec(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
             if env.secret is not None
         )
     return found + check_monitoring(spec, locate) + check_dashboards(spec, locate)
+
+
+def _reserved(kind: str, name: str, where: Sequence[str | int], locate: Locate) -> list[Diagnostic]:
+    """An error if a name is one the chart's values cannot hold as a key of its own."""
+    if not reserved_name(name):
+        return []
+    return [
+        Diagnostic(
+            locate(where),
+            f"{kind} name {name!r} is reserved: the chart's values model uses it for itself",
+            "choose another name: schema, json, copy, dict, validate, construct and "
+            "model-*/model_* are taken",
+        )
+    ]
 
 
 def _first_indexes(names: Sequence[str]) -> dict[str, int]:
@@ -122,7 +138,11 @@ def check_monitoring(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
             unique("recording rule", rule.record, ["services", index, "recordingRules", number])
             known.add(rule.record)
         for number, alert in enumerate(service.alerts):
-            unique("alert", alert.alert, ["services", index, "alerts", number])
+            at: list[str | int] = ["services", index, "alerts", number]
+            unique("alert", alert.alert, at)
+            found.extend(_reserved("alert", alert.alert, [*at, "alert"], locate))
+            for param in alert.params:
+                found.extend(_reserved("parameter", param, [*at, "params", param], locate))
 
     for index, service in enumerate(spec.services):
         for number, rule in enumerate(service.recordingRules):
@@ -334,6 +354,7 @@ def check_dashboards(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
     for index, dashboard in enumerate(spec.dashboards):
         where: list[str | int] = ["dashboards", index]
         found.extend(_duplicate_name("dashboards", index, names, first_index, locate))
+        found.extend(_reserved("dashboard", dashboard.name, [*where, "name"], locate))
         found.extend(
             Diagnostic(locate([*where, *loc]), what, fix)
             for loc, what, fix in _dashboard_problems(dashboard, known, declared, alerts)

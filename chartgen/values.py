@@ -924,6 +924,15 @@ def _field_apart(name: str) -> bool:
     return name.startswith("model_") or name in _BASE_MODEL_NAMES or name == "Config"
 
 
+def reserved_name(name: str) -> bool:
+    """Whether a name is one the values model cannot hold as a key of its own.
+
+    Services, dashboards, alerts and parameters become keys of pydantic models, where
+    BaseModel's own names (model_*, schema, json, copy, dict, validate, ...) are taken.
+    """
+    return _field_apart(name.replace("-", "_"))
+
+
 def _entries_def(template: dict[str, Any], properties: dict[str, Any]) -> dict[str, Any]:
     """The def of a map of entries (Services, Alerts, Dashboards): each entry required."""
     schema = {**template, "properties": properties}

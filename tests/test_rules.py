@@ -327,3 +327,22 @@ def test_a_parameter_may_not_shadow_an_alert_setting():
     assert found == [
         "services[0].alerts[0]: parameter name(s) severity clash with the alert's own values"
     ]
+
+
+@pytest.mark.parametrize(
+    ("changes", "where", "kind", "name"),
+    [
+        ({"alert": "Config"}, "alert", "alert", "Config"),
+        (
+            {"expr": "api:errors:rate5m > $json", "params": {"json": 0.5}},
+            "params.json",
+            "parameter",
+            "json",
+        ),
+    ],
+)
+def test_names_the_values_model_keeps_for_itself_are_refused(changes, where, kind, name):
+    assert messages(with_alert(**changes)) == [
+        f"services[0].alerts[0].{where}: {kind} name {name!r} is reserved: the chart's values "
+        "model uses it for itself"
+    ]
