@@ -25,7 +25,6 @@ VALUES_SECRET_FIX = (
 
 def check_values_files(chart: ChartView, paths: Sequence[Path]) -> list[Diagnostic]:
     """Every problem of each values file, merged over the chart's defaults."""
-    defaults = chart.values.defaults
     found: list[Diagnostic] = []
     for path in paths:
         try:
@@ -39,21 +38,17 @@ def check_values_files(chart: ChartView, paths: Sequence[Path]) -> list[Diagnost
                 )
             )
             continue
-        found.extend(check_values_text(chart, str(path), text, defaults))
+        found.extend(check_values_text(chart, str(path), text))
     return found
 
 
-def check_values_text(
-    chart: ChartView, name: str, text: str, defaults: dict[str, Any] | None = None
-) -> list[Diagnostic]:
+def check_values_text(chart: ChartView, name: str, text: str) -> list[Diagnostic]:
     """Problems of one values document: YAML, clear credentials, and the merged values."""
-    if defaults is None:
-        defaults = chart.values.defaults
     try:
         overrides = parse_yaml(name, text, VALUES_SECRET_FIX, what="values file")
     except ChartgenError as err:
         return list(err.diagnostics)
-    source = SourceFile(name, text, data=helm_merge(defaults, overrides))
+    source = SourceFile(name, text, data=helm_merge(chart.values.defaults, overrides))
     try:
         chart.values.model.model_validate(source.data, strict=True)
     except ValidationError as err:

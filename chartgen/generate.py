@@ -91,7 +91,7 @@ def render_texts(specs: Sequence[Text], values: Sequence[Text] = (), *, strict: 
         from chartgen.environments import check_values_text  # noqa: PLC0415
 
         for name, text in values:
-            warnings += check_values_text(chart, name, text, chart.values.defaults)
+            warnings += check_values_text(chart, name, text)
     if strict:
         warnings = [replace(w, warning=False) for w in warnings]
     if any(not w.warning for w in warnings):
