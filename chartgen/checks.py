@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from chartgen import dashboards, naming, promql
 from chartgen.errors import ChartgenError, Diagnostic, Location
@@ -17,12 +17,11 @@ Locate = Callable[[Sequence[str | int]], Location]
 def check_spec(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
     """Every cross-object problem of the spec, errors and warnings, in spec order."""
     found: list[Diagnostic] = []
-    names = [service.name for service in spec.services]
-    first_index = _first_indexes(names)
+    first_index = _first_indexes(service.name for service in spec.services)
     services = {s.name: s for s in spec.services}
     for index, service in enumerate(spec.services):
         where: list[str | int] = ["services", index]
-        found.extend(_duplicate_name("services", index, names, first_index, locate))
+        found.extend(_duplicate_name("services", index, service.name, first_index, locate))
         found.extend(_reserved("service", service.name, [*where, "name"], locate))
         found.extend(
             Diagnostic(locate([*where, *loc]), what, fix)
@@ -60,7 +59,7 @@ def _reserved(kind: str, name: str, where: Sequence[str | int], locate: Locate) 
     ]
 
 
-def _first_indexes(names: Sequence[str]) -> dict[str, int]:
+def _first_indexes(names: Iterable[str]) -> dict[str, int]:
     """Each name's first position in a list of names."""
     first: dict[str, int] = {}
     for index, name in enumerate(names):
@@ -69,17 +68,17 @@ def _first_indexes(names: Sequence[str]) -> dict[str, int]:
 
 
 def _duplicate_name(
-    section: str, index: int, names: Sequence[str], first_index: Mapping[str, int], locate: Locate
+    section: str, index: int, name: str, first_index: Mapping[str, int], locate: Locate
 ) -> list[Diagnostic]:
     """An error if an earlier entry of the section has the same name as entry ``index``."""
-    first = first_index[names[index]]
+    first = first_index[name]
     if first == index:
         return []
     kind = section.removesuffix("s")
     return [
         Diagnostic(
             locate([section, index, "name"]),
-            f"duplicate {kind} name {names[index]!r} (also {section}[{first}])",
+            f"duplicate {kind} name {name!r} (also {section}[{first}])",
             f"give each {kind} a unique name",
         )
     ]
@@ -349,11 +348,10 @@ def check_dashboards(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
             declared.update(family.series_names())
     alerts = dashboards.alerts_by_name(spec)
     found: list[Diagnostic] = []
-    names = [dashboard.name for dashboard in spec.dashboards]
-    first_index = _first_indexes(names)
+    first_index = _first_indexes(dashboard.name for dashboard in spec.dashboards)
     for index, dashboard in enumerate(spec.dashboards):
         where: list[str | int] = ["dashboards", index]
-        found.extend(_duplicate_name("dashboards", index, names, first_index, locate))
+        found.extend(_duplicate_name("dashboards", index, dashboard.name, first_index, locate))
         found.extend(_reserved("dashboard", dashboard.name, [*where, "name"], locate))
         found.extend(
             Diagnostic(locate([*where, *loc]), what, fix)
