@@ -9,15 +9,17 @@ key. Failed renders are never kept. A cache that cannot be read or written only 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.util
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 
@@ -127,8 +129,8 @@ def load_render(key: str) -> Rendered | None:
         with open(path, "rb") as handle:
             entry = handle.read()
         os.utime(path)  # recently used: kept longest
-        head, _, body = entry.partition(b"\n")
-        meta = orjson.loads(head)
+        body, _, tail = entry.rpartition(b"\n")
+        meta = orjson.loads(tail)
         files: dict[str, str] = {}
         start = 0
         for name, size in meta["files"]:
@@ -149,43 +151,97 @@ def load_render(key: str) -> Rendered | None:
 
 
 def store_render(key: str, rendered: Rendered) -> None:
-    """Keep a successful render under ``key``, and drop the least recently used beyond a few.
+    """Keep a successful render under ``key``, and drop the least recently used beyond a few."""
+    with Recording(key, rendered.chart, rendered.files.items(), rendered.warnings) as recording:
+        for _ in recording:
+            pass
+        recording.keep()
 
-    An entry is a JSON line (the chart's name, its warnings, each file's path and size in
-    bytes), then the files' bytes one after another: written a file at a time, it never
-    holds a second copy of the chart in memory.
+
+class Recording:
+    """Passes a render's files on as they come, writing them into a render cache entry.
+
+    An entry is the files' bytes one after another, then a JSON line: the chart's name, its
+    warnings, each file's path and size in bytes. Each file goes to a temporary entry as it
+    passes, so nothing is held in memory; the entry takes its place only on ``keep``, once
+    every file has passed. A render over LARGEST_KEPT_RENDER, one that fails, and a cache
+    that cannot be written leave no entry. ``count`` is how many files have passed.
     """
-    directory = cache_dir("renders")
-    if directory is None:
-        return
-    sizes = [
-        (path, len(text) if text.isascii() else len(text.encode()))
-        for path, text in rendered.files.items()
-    ]
-    if sum(size for _, size in sizes) > LARGEST_KEPT_RENDER:
-        return
-    meta = {
-        "chart": rendered.chart,
-        "files": sizes,
-        "warnings": [
-            [[w.where.file, w.where.line, w.where.path], w.what, w.fix] for w in rendered.warnings
-        ],
-    }
-    try:
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
+
+    def __init__(
+        self,
+        key: str | None,
+        chart: str,
+        files: Iterable[tuple[str, str]],
+        warnings: tuple[Diagnostic, ...],
+    ) -> None:
+        self.chart, self.warnings, self.count = chart, warnings, 0
+        self._files = files
+        self._directory = cache_dir("renders") if key is not None else None
+        self._key = key
+        self._handle: BinaryIO | None = None
+        self._temporary = ""
+        self._sizes: list[tuple[str, int]] = []
+        self._total = 0
+        self._done = False
+
+    def __enter__(self) -> Recording:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._drop()
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        for path, text in self._files:
+            self.count += 1
+            if self._directory is not None:
+                self._record(path, text)
+            yield path, text
+        self._done = True
+
+    def keep(self) -> None:
+        """Put the entry in place if every file has passed, and prune the cache."""
+        if not self._done or self._handle is None or self._directory is None:
+            return
+        meta = {
+            "chart": self.chart,
+            "files": self._sizes,
+            "warnings": [
+                [[w.where.file, w.where.line, w.where.path], w.what, w.fix] for w in self.warnings
+            ],
+        }
         try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(orjson.dumps(meta) + b"\n")
-                for text in rendered.files.values():
-                    out.write(text.encode())
-            os.replace(temporary, directory / (key + _ENTRY_SUFFIX))
-        except BaseException:
-            os.unlink(temporary)
-            raise
-        _prune(directory)
-    except OSError:
-        pass
+            self._handle.write(b"\n" + orjson.dumps(meta))
+            self._handle.close()
+            os.replace(self._temporary, self._directory / f"{self._key}{_ENTRY_SUFFIX}")
+            self._handle = None
+            _prune(self._directory)
+        except OSError:
+            self._drop()
+
+    def _record(self, path: str, text: str) -> None:
+        data = text.encode()
+        self._total += len(data)
+        try:
+            if self._total > LARGEST_KEPT_RENDER:
+                raise OSError("too large to keep")
+            if self._handle is None:
+                assert self._directory is not None
+                self._directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+                handle, self._temporary = tempfile.mkstemp(dir=self._directory, suffix=".tmp")
+                self._handle = os.fdopen(handle, "wb")
+            self._handle.write(data)
+            self._sizes.append((path, len(data)))
+        except OSError:
+            self._drop()
+            self._directory = None  # nothing more to record
+
+    def _drop(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+            with contextlib.suppress(OSError):
+                os.unlink(self._temporary)
 
 
 def _prune(directory: Path) -> None:

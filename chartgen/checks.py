@@ -229,22 +229,23 @@ def check_file_sizes(
     files: Mapping[str, str], helm_ignored: Sequence[str] = ()
 ) -> list[Diagnostic]:
     """Each rendered file helm loads (all but ``helm_ignored`` directories) fits its limit."""
-    found = []
-    for path, text in files.items():
-        if path.startswith(tuple(helm_ignored)) or len(text) * 4 <= HELM_FILE_LIMIT:
-            continue  # at most 4 bytes per character: small enough without encoding
-        size = len(text.encode())
-        if size > HELM_FILE_LIMIT:
-            found.append(
-                Diagnostic(
-                    Location(path=path),
-                    f"{path} would be {size:,} bytes; helm refuses to load a chart holding a "
-                    f"file over {HELM_FILE_LIMIT:,} bytes (5 MiB)",
-                    "split the services into several charts, one spec (or directory of spec "
-                    "files) each",
-                )
-            )
-    return found
+    found = (check_file_size(path, text, helm_ignored) for path, text in files.items())
+    return [problem for problem in found if problem is not None]
+
+
+def check_file_size(path: str, text: str, helm_ignored: Sequence[str] = ()) -> Diagnostic | None:
+    """The problem with one rendered file if helm would refuse it for its size."""
+    if path.startswith(tuple(helm_ignored)) or len(text) * 4 <= HELM_FILE_LIMIT:
+        return None  # at most 4 bytes per character: small enough without encoding
+    size = len(text.encode())
+    if size <= HELM_FILE_LIMIT:
+        return None
+    return Diagnostic(
+        Location(path=path),
+        f"{path} would be {size:,} bytes; helm refuses to load a chart holding a "
+        f"file over {HELM_FILE_LIMIT:,} bytes (5 MiB)",
+        "split the services into several charts, one spec (or directory of spec files) each",
+    )
 
 
 def raise_for_errors(diagnostics: Sequence[Diagnostic]) -> None:

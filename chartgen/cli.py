@@ -79,39 +79,43 @@ def render(  # noqa: PLR0917
     strict: bool,
 ) -> None:
     """Render the chart from the spec and write it (atomically), or check it is up to date."""
-    from chartgen.cache import load_render, render_key, store_render  # noqa: PLC0415
+    from chartgen.cache import Recording, load_render, render_key  # noqa: PLC0415
     from chartgen.sources import read_spec_texts, read_values_texts  # noqa: PLC0415
     from chartgen.write import compare, write_chart  # noqa: PLC0415
 
     spec_texts = read_spec_texts(specs)
     values_texts = read_values_texts(values_files)
     key = render_key(spec_texts, values_texts, strict=strict)
-    rendered = load_render(key)
-    if rendered is None:
-        from chartgen.generate import render_texts  # noqa: PLC0415
+    kept = load_render(key)
+    if kept is None:
+        from chartgen.generate import start_render  # noqa: PLC0415
 
-        rendered = render_texts(spec_texts, values_texts, strict=strict)
-        store_render(key, rendered)
-    print_diagnostics(rendered.warnings)
-    out = out or Path("charts") / rendered.chart
-    if check:
-        differences = compare(rendered.files, out)
-        for difference in differences:
-            click.echo(f"{difference.status}: {out / difference.path}")
-            if show_diff:
-                click.echo(difference.diff, nl=False)
-        if differences:
-            click.echo(
-                f"{out} is stale: {len(differences)} file(s) differ; run 'chartgen render'",
-                err=True,
-            )
-            sys.exit(1)
-        click.echo(f"{out} is up to date ({len(rendered.files)} files)")
-        return
-    if write_chart(rendered.files, out):
-        click.echo(f"wrote {out} ({len(rendered.files)} files)")
+        rendering = start_render(spec_texts, values_texts, strict=strict)
+        files = Recording(key, rendering.chart, rendering.files, rendering.warnings)
     else:
-        click.echo(f"{out} is up to date ({len(rendered.files)} files); nothing written")
+        files = Recording(None, kept.chart, kept.files.items(), kept.warnings)
+    print_diagnostics(files.warnings)
+    out = out or Path("charts") / files.chart
+    # Each file is compared or written as it is rendered; the cache keeps a finished render.
+    with files:
+        if not check:
+            wrote = write_chart(files, out)
+            files.keep()
+            status = f"wrote {out}" if wrote else f"{out} is up to date"
+            click.echo(f"{status} ({files.count} files){'' if wrote else '; nothing written'}")
+            return
+        differences = compare(files, out)
+        files.keep()
+    for difference in differences:
+        click.echo(f"{difference.status}: {out / difference.path}")
+        if show_diff:
+            click.echo(difference.diff, nl=False)
+    if differences:
+        click.echo(
+            f"{out} is stale: {len(differences)} file(s) differ; run 'chartgen render'", err=True
+        )
+        sys.exit(1)
+    click.echo(f"{out} is up to date ({files.count} files)")
 
 
 @main.command()

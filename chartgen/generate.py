@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -11,14 +11,14 @@ from chartgen.cache import Rendered
 from chartgen.checks import (
     Locate,
     check_dashboard_sizes,
-    check_file_sizes,
+    check_file_size,
     check_rule_sizes,
     check_spec,
     raise_for_errors,
 )
 from chartgen.errors import ChartgenError, Diagnostic, Location, format_loc
 from chartgen.load import load_spec, load_texts
-from chartgen.render import RULE_TESTS_DIR, render
+from chartgen.render import RULE_TESTS_DIR, render_files
 from chartgen.sources import Text
 from chartgen.spec import ChartSpec
 
@@ -63,9 +63,21 @@ def generate(spec: ChartSpec, locate: Locate | None = None) -> Generated:
 
 def checked_render(chart: ChartView) -> dict[str, str]:
     """Render a built chart; refuse it if helm could not load it."""
-    files = render(chart)
-    raise_for_errors(check_file_sizes(files, helm_ignored=(RULE_TESTS_DIR,)))
-    return files
+    return dict(checked_files(chart))
+
+
+def checked_files(chart: ChartView) -> Iterator[tuple[str, str]]:
+    """Render a built chart a file at a time; once all are out, refuse it if helm could not.
+
+    A consumer keeps what it receives apart (staged, compared) until the iterator is done.
+    """
+    problems = []
+    for path, text in render_files(chart):
+        problem = check_file_size(path, text, helm_ignored=(RULE_TESTS_DIR,))
+        if problem is not None:
+            problems.append(problem)
+        yield path, text
+    raise_for_errors(problems)
 
 
 def _spec_path(loc: Sequence[str | int]) -> Location:
@@ -78,10 +90,28 @@ def generate_from_files(paths: Sequence[Path] = ()) -> Generated:
     return generate(loaded.spec, loaded.sources.locate)
 
 
+@dataclass(frozen=True)
+class Rendering:
+    """A checked chart whose files are rendered as ``files`` is iterated."""
+
+    chart: str
+    files: Iterator[tuple[str, str]]
+    warnings: tuple[Diagnostic, ...]
+
+
 def render_texts(specs: Sequence[Text], values: Sequence[Text] = (), *, strict: bool) -> Rendered:
     """Render spec documents and check environment values documents against the chart.
 
     Warnings are errors when ``strict``; any error stops the render with all diagnostics.
+    """
+    rendering = start_render(specs, values, strict=strict)
+    return Rendered(rendering.chart, dict(rendering.files), rendering.warnings)
+
+
+def start_render(specs: Sequence[Text], values: Sequence[Text] = (), *, strict: bool) -> Rendering:
+    """Load, check and build the chart, then hand out its files one at a time.
+
+    Every check but the files' sizes is done before the first file; as ``render_texts``.
     """
     loaded = load_texts(specs)
     built = checked_build(loaded.spec, loaded.sources.locate)
@@ -96,7 +126,7 @@ def render_texts(specs: Sequence[Text], values: Sequence[Text] = (), *, strict: 
         warnings = [replace(w, warning=False) for w in warnings]
     if any(not w.warning for w in warnings):
         raise ChartgenError(warnings)
-    return Rendered(chart.name, checked_render(chart), tuple(warnings))
+    return Rendering(chart.name, checked_files(chart), tuple(warnings))
 
 
 def build_from_files(paths: Sequence[Path] = ()) -> Built:

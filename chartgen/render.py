@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from chartgen.serialize import (
 from chartgen.sources import HEADER, template_dir
 from chartgen.values import values_docs, values_schema
 
-__all__ = ["HEADER", "environment", "render", "template_dir", "values_table"]
+__all__ = ["HEADER", "environment", "render", "render_files", "template_dir", "values_table"]
 
 #: promtool's unit tests of the alerts; .helmignore keeps this directory out of the package.
 RULE_TESTS_DIR = "rule-tests/"
@@ -103,18 +103,34 @@ def environment(directory: Path | None = None) -> jinja2.Environment:
 
 def render(chart: ChartView) -> dict[str, str]:
     """Every file of the chart, keyed by its path inside the chart directory, sorted."""
+    return dict(sorted(render_files(chart)))
+
+
+def render_files(chart: ChartView) -> Iterator[tuple[str, str]]:
+    """Every file of the chart as (path, text), each rendered when reached, in a fixed order.
+
+    Only one file's text is made at a time, so a consumer that writes or compares each file
+    as it comes never holds the whole chart. The values files come first: they take the
+    most memory to make, and the memory the spec models left is free then.
+    """
     env = environment()
 
-    def template(name: str, **context: Any) -> str:
+    def rendered(name: str, **context: Any) -> str:
         return env.get_template(name).render(chart=chart, **context)
 
+    def template(name: str, **context: Any) -> Callable[[], str]:
+        return functools.partial(rendered, name, **context)
+
+    def text(value: str) -> Callable[[], str]:
+        return lambda: value
+
     defaults, docs = chart.values.defaults, values_docs(chart.values)
-    files: dict[str, str] = {
-        "Chart.yaml": f"# {HEADER}\n" + to_yaml(chart.chart_yaml),
-        "values.yaml": f"# {HEADER}\n" + to_commented_yaml(defaults, docs),
-        "values.schema.json": to_json(values_schema(chart.values)),
+    files: dict[str, Callable[[], str]] = {
+        "Chart.yaml": lambda: f"# {HEADER}\n" + to_yaml(chart.chart_yaml),
+        "values.yaml": lambda: f"# {HEADER}\n" + to_commented_yaml(defaults, docs),
+        "values.schema.json": lambda: to_json(values_schema(chart.values)),
         ".helmignore": template("helmignore.jinja", rule_tests_dir=RULE_TESTS_DIR),
-        "README.md": readme(template, values_table(defaults, docs)),
+        "README.md": lambda: readme(rendered, values_table(defaults, docs)),
         "templates/_helpers.tpl": template("_helpers.tpl.jinja"),
         "templates/NOTES.txt": template("NOTES.txt.jinja"),
     }
@@ -143,14 +159,16 @@ def render(chart: ChartView) -> dict[str, str]:
             "test-pod.yaml.jinja", service=service
         )
     for dashboard in chart.dashboards:
-        files[dashboard.file_name] = dashboard.text
+        files[dashboard.file_name] = text(dashboard.text)
         files[f"templates/dashboards/{dashboard.name}.yaml"] = template(
             "dashboard-configmap.yaml.jinja", dashboard=dashboard
         )
     if chart.rule_tests:
         # promtool unit tests of the alerts; .helmignore keeps them out of the package
-        files[RULE_TESTS] = f"# {HEADER}\n" + to_yaml(chart.rule_tests)
-    return dict(sorted(files.items()))
+        files[RULE_TESTS] = lambda: f"# {HEADER}\n" + to_yaml(chart.rule_tests)
+    first = ("values.schema.json", "values.yaml")
+    for path in (*first, *sorted(files.keys() - set(first))):
+        yield path, files[path]()
 
 
 #: Values sections with an entry per service, alert or dashboard.

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
-import difflib
 import os
 import shutil
 import tempfile
+from collections import deque
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,34 +38,35 @@ def is_generated(directory: Path) -> bool:
         return False
 
 
-def compare(files: dict[str, str], out: Path) -> list[Difference]:
+#: Files in flight to the writer threads at most: bounds the memory a slow disk can pin.
+_IN_FLIGHT = 64
+
+
+def compare(files: Files, out: Path) -> list[Difference]:
     """The differences between rendered files and the chart directory, by path."""
     on_disk = _files_under(out)
-    found = []
-    for path in sorted(set(files) | on_disk):
+    found, seen = [], set()
+    for path, text in _pairs(files):
+        seen.add(path)
         if path not in on_disk:
-            found.append(Difference(path, "missing", _diff("", files[path], path)))
+            found.append(Difference(path, "missing", _diff("", text, path)))
             continue
-        current = _read(out, path).decode("utf-8", errors="replace")
-        if path not in files:
-            found.append(Difference(path, "extra", _diff(current, "", path)))
-        elif current != files[path]:
-            found.append(Difference(path, "changed", _diff(current, files[path], path)))
-    return found
+        current = _read(out, path)
+        if current != text.encode():
+            before = current.decode("utf-8", errors="replace")
+            found.append(Difference(path, "changed", _diff(before, text, path)))
+    for path in on_disk - seen:
+        before = _read(out, path).decode("utf-8", errors="replace")
+        found.append(Difference(path, "extra", _diff(before, "", path)))
+    return sorted(found, key=lambda difference: difference.path)
 
 
-def is_current(files: dict[str, str], out: Path) -> bool:
-    """Whether the chart directory holds exactly these files with exactly this text."""
-    if _files_under(out) != files.keys():
-        return False
-    return all(_read(out, path) == text.encode() for path, text in files.items())
-
-
-def write_chart(files: dict[str, str], out: Path) -> bool:
+def write_chart(files: Files, out: Path) -> bool:
     """Write the chart into a new directory beside ``out``, then swap it in.
 
-    A failure at any point leaves the previous chart as it was. A chart already on disk
-    byte for byte is left untouched (its files keep their times); returns whether it wrote.
+    Files are written as they come: a failure at any point, in writing or in producing them,
+    leaves the previous chart as it was. A chart already on disk byte for byte is left
+    untouched (its files keep their times); returns whether it wrote.
     """
     out = out.absolute()
     if out.exists() and not out.is_dir():
@@ -82,16 +83,28 @@ def write_chart(files: dict[str, str], out: Path) -> bool:
             where=Location(str(out)),
         )
     try:
-        if is_current(files, out):
-            return False
+        on_disk = _files_under(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         _remove_leftovers(out)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-        try:
-            _write_files(files, staging)
-            _swap(staging, out)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        with _Staging(out) as staging:
+            unchanged: list[str] = []  # identical on disk, linked only if anything differs
+            for path, text in _pairs(files):
+                data = text.encode()
+                if path in on_disk and _read(out, path) == data:
+                    if staging.started:
+                        staging.link(path)
+                    else:
+                        unchanged.append(path)
+                    continue
+                if not staging.started:
+                    staging.start(unchanged)
+                staging.write(path, data)
+            if not staging.started:
+                if len(unchanged) == len(on_disk):
+                    return False
+                staging.start(unchanged)
+            staging.finish()
+            _swap(staging.directory, out)
     except OSError as err:
         raise ChartgenError.single(
             f"cannot write the chart: {err.strerror or err}; the chart on disk is unchanged",
@@ -101,25 +114,94 @@ def write_chart(files: dict[str, str], out: Path) -> bool:
     return True
 
 
-def _write_files(files: dict[str, str], directory: Path) -> None:
-    """Every file under a new directory, with the permissions the umask gives."""
-    root = os.fspath(directory)
-    made = {""}
-    for path, text in files.items():
-        parent = path.rpartition("/")[0]
-        if parent not in made:
-            os.makedirs(os.path.join(root, parent), exist_ok=True)
-            made.add(parent)
-        handle = os.open(os.path.join(root, path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+#: Rendered files: {path: text}, or (path, text) pairs as they are rendered.
+Files = Mapping[str, str] | Iterable[tuple[str, str]]
+
+
+def _pairs(files: Files) -> Iterable[tuple[str, str]]:
+    return files.items() if isinstance(files, Mapping) else files
+
+
+class _Staging:
+    """A new directory beside the chart, filled by writer threads while files are rendered.
+
+    The disk's latency overlaps the rendering of the next files. Leaving the ``with`` block
+    waits for every write and removes the directory unless it was swapped into place.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.directory = Path()
+        self.started = False
+        self._made = {""}
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: deque[Future[None]] = deque()
+
+    def __enter__(self) -> _Staging:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        if self.started:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+    def start(self, unchanged: Iterable[str]) -> None:
+        """Make the directory, holding the files found unchanged so far."""
+        self.directory = Path(
+            tempfile.mkdtemp(prefix=f".{self.out.name}.", suffix=".tmp", dir=self.out.parent)
+        )
+        self.started = True
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chartgen-write")
+        for path in unchanged:
+            self.link(path)
+
+    def link(self, path: str) -> None:
+        """Take an unchanged file over from the chart on disk: same inode, same times.
+
+        A re-render then creates (and the swap deletes) only the files that changed.
+        """
+        self._make_parent(path)
+        source = self.out / path
         try:
-            data = memoryview(text.encode())
-            while data:
-                data = data[os.write(handle, data) :]
-        finally:
-            os.close(handle)
-    umask = os.umask(0)
-    os.umask(umask)
-    directory.chmod(0o777 & ~umask)
+            if source.is_symlink():
+                raise OSError("a link in the chart: copy what it points to")
+            os.link(source, self.directory / path, follow_symlinks=False)
+        except OSError:  # or a file system without hard links
+            self.write(path, _read(self.out, path))
+
+    def write(self, path: str, data: bytes) -> None:
+        """Queue one file; the oldest queued write must be done before too many are."""
+        assert self._pool is not None
+        self._make_parent(path)
+        if len(self._pending) >= _IN_FLIGHT:
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(_write_file, self.directory / path, data))
+
+    def _make_parent(self, path: str) -> None:
+        parent = path.rpartition("/")[0]
+        if parent not in self._made:
+            os.makedirs(os.path.join(self.directory, parent), exist_ok=True)
+            self._made.add(parent)
+
+    def finish(self) -> None:
+        """Wait for every write (raising the first failure) and set the directory's mode."""
+        while self._pending:
+            self._pending.popleft().result()
+        umask = os.umask(0)
+        os.umask(umask)
+        self.directory.chmod(0o777 & ~umask)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """A new file with the permissions the umask gives."""
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(handle, view) :]
+    finally:
+        os.close(handle)
 
 
 def _swap(new: Path, out: Path) -> None:
@@ -142,6 +224,8 @@ def _swap(new: Path, out: Path) -> None:
 
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two directories in one atomic step (Linux renameat2); False where unsupported."""
+    import ctypes.util  # noqa: PLC0415
+
     libc_name = ctypes.util.find_library("c")
     if libc_name is None:
         return False
@@ -178,6 +262,8 @@ def _read(directory: Path, path: str) -> bytes:
 
 
 def _diff(before: str, after: str, path: str) -> str:
+    import difflib  # noqa: PLC0415
+
     return "".join(
         difflib.unified_diff(
             before.splitlines(keepends=True),
