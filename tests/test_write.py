@@ -106,3 +106,58 @@ def test_any_difference_rewrites_the_whole_chart(tmp_path, on_disk):
     write_chart(on_disk, out)
     assert write_chart(FILES, out) is True
     assert read_tree(out) == {k: v.encode() for k, v in FILES.items()}
+
+
+def test_a_rewrite_links_unchanged_files_and_creates_only_the_changed_ones(tmp_path):
+    out = tmp_path / "demo"
+    write_chart({**FILES, "templates/b.yaml": "b: 1\n", "templates/c.yaml": "c: 1\n"}, out)
+    before = {p.relative_to(out).as_posix(): p.stat().st_ino for p in out.rglob("*.yaml")}
+    # b changes between two unchanged files: those before and after it are both linked
+    write_chart({**FILES, "templates/b.yaml": "b: 2\n", "templates/c.yaml": "c: 1\n"}, out)
+    after = {p.relative_to(out).as_posix(): p.stat() for p in out.rglob("*.yaml")}
+    assert {path for path, stat in after.items() if stat.st_ino == before[path]} == {
+        "Chart.yaml",
+        "templates/a.yaml",
+        "templates/c.yaml",
+    }
+    assert all(stat.st_nlink == 1 for stat in after.values())  # the old chart is gone
+    assert (out / "templates" / "b.yaml").read_text() == "b: 2\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["demo"]
+
+
+def test_a_symlink_in_the_chart_is_replaced_by_a_file(tmp_path):
+    out, target = tmp_path / "demo", tmp_path / "target.yaml"
+    write_chart(FILES, out)
+    target.write_text("a: 1\n")
+    (out / "templates" / "a.yaml").unlink()
+    (out / "templates" / "a.yaml").symlink_to(target)
+    write_chart({**FILES, "templates/b.yaml": "b: 1\n"}, out)
+    assert not (out / "templates" / "a.yaml").is_symlink()
+    assert read_tree(out)["templates/a.yaml"] == b"a: 1\n"
+
+
+def test_files_are_written_as_they_come_and_a_failure_midway_changes_nothing(tmp_path):
+    out = tmp_path / "demo"
+    write_chart(FILES, out)
+    before = read_tree(out)
+    staged = []
+
+    def files():
+        yield "Chart.yaml", FILES["Chart.yaml"]
+        yield "templates/new.yaml", "n: 1\n"
+        staged.extend(p.name for p in tmp_path.iterdir())
+        raise ChartgenError.single("render failed", fix="fix it")
+
+    with pytest.raises(ChartgenError, match="render failed"):
+        write_chart(files(), out)
+    assert any(name.startswith(".demo.") for name in staged)  # writing had begun
+    assert read_tree(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["demo"]
+
+
+def test_compare_takes_the_files_as_they_come(tmp_path):
+    write_chart(FILES, tmp_path / "demo")
+    changed = iter([("templates/a.yaml", "a: 2\n"), ("Chart.yaml", FILES["Chart.yaml"])])
+    assert [(d.path, d.status) for d in compare(changed, tmp_path / "demo")] == [
+        ("templates/a.yaml", "changed")
+    ]
