@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import shutil
@@ -145,14 +146,22 @@ def render(spec: Path | None, out: Path, *extra: str) -> tuple[str, ...]:
     return (*CHARTGEN, "render", *spec_args, "--out", str(out), *extra)
 
 
-def removing(*paths: Path) -> Callable[[], None]:
-    """A ``before`` hook that removes what the last run wrote, so each run starts empty."""
+def setting_aside(workdir: Path, *paths: Path) -> Callable[[], None]:
+    """A ``before`` hook that moves what the last run wrote away, so each run starts empty.
 
-    def remove() -> None:
+    Nothing is deleted until the benchmark ends: on ext4 without a journal, creating files
+    soon after many were deleted makes the kernel check each recently freed inode
+    (``recently_deleted``), which would charge the harness's cleanup to the next run.
+    """
+    aside = workdir / "set-aside"
+
+    def move() -> None:
+        aside.mkdir(exist_ok=True)
         for path in paths:
-            shutil.rmtree(path, ignore_errors=True)
+            if path.exists():
+                path.rename(aside / str(len(list(aside.iterdir()))))
 
-    return remove
+    return move
 
 
 def renders_of(workdir: Path) -> Path:
@@ -167,7 +176,11 @@ def synthetic_case(workdir: Path, n: int, helm: str) -> Case:
     write_spec(n, spec)
     return Case(
         f"synthetic N={n}",
-        Command("chartgen render", render(spec, out), before=removing(out, renders_of(workdir))),
+        Command(
+            "chartgen render",
+            render(spec, out),
+            before=setting_aside(workdir, out, renders_of(workdir)),
+        ),
         Command("helm template", (helm, "template", CHART_NAME, str(helm_chart))),
         setup=render(spec, helm_chart),
     )
@@ -185,7 +198,9 @@ def build_cases(workdir: Path, sizes: list[int], helm: str | None) -> list[Case]
     cases = [
         Case(
             "default spec vs imports",
-            Command("chartgen render", render(None, out), before=removing(out, renders)),
+            Command(
+                "chartgen render", render(None, out), before=setting_aside(workdir, out, renders)
+            ),
             bare,
         ),
         Case(
@@ -193,14 +208,14 @@ def build_cases(workdir: Path, sizes: list[int], helm: str | None) -> list[Case]
             Command(
                 "chartgen render",
                 render(None, out),
-                before=removing(out),
+                before=setting_aside(workdir, out),
                 env={"CHARTGEN_CACHE_DIR": ""},
             ),
             bare,
         ),
         Case(
             "default spec, from the render cache",
-            Command("chartgen render", render(None, out), before=removing(out)),
+            Command("chartgen render", render(None, out), before=setting_aside(workdir, out)),
             bare,
         ),
         Case(
@@ -218,9 +233,13 @@ def build_cases(workdir: Path, sizes: list[int], helm: str | None) -> list[Case]
         Case(
             "check vs render",
             Command(
-                "chartgen render --check", render(None, kept, "--check"), before=removing(renders)
+                "chartgen render --check",
+                render(None, kept, "--check"),
+                before=setting_aside(workdir, renders),
             ),
-            Command("chartgen render", render(None, out), before=removing(out, renders)),
+            Command(
+                "chartgen render", render(None, out), before=setting_aside(workdir, out, renders)
+            ),
             setup=render(None, kept),
         )
     )
@@ -302,6 +321,9 @@ def main(argv: list[str] | None = None) -> None:
     """Run every case, print the table and write the JSON results."""
     args = parse_args(argv)
     helm = find_helm()
+    # An installed chartgen has its bytecode compiled (pip does it); a checkout may not, and
+    # where PYTHONDONTWRITEBYTECODE is set every process would compile the sources again.
+    compileall.compile_dir(REPO / "chartgen", quiet=1)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="chartgen-bench-") as tmp:
         # chartgen's caches are the benchmark's own, not the user's.
