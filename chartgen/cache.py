@@ -1,4 +1,4 @@
-"""On-disk caches: compiled templates, and whole renders keyed by everything that made them.
+"""On-disk caches: compiled templates, data derived from chartgen's code, and whole renders.
 
 A render is a pure function of its inputs: the spec and values texts, the flags, chartgen's own
 code and templates, and the libraries that shape the output. A successful render's files and
@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -47,7 +47,7 @@ _ENTRY_SUFFIX = ".render"
 
 
 def cache_dir(kind: str) -> Path | None:
-    """The directory of one cache (``templates``, ``renders``), or None when caching is off."""
+    """The directory of one cache (``templates``, ``renders``, ``derived``), or None if off."""
     root = os.environ.get(CACHE_DIR_ENV)
     if root is None:
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -62,6 +62,44 @@ class Rendered:
     chart: str
     files: dict[str, str]
     warnings: tuple[Diagnostic, ...]
+
+
+def load_derived(name: str) -> Any:
+    """Data worked out from chartgen's code alone, kept for this toolchain; None if not kept.
+
+    Such data (e.g. pydantic's schema of the values models no spec changes) is the same on
+    every run until chartgen or a shaping library changes, which changes the toolchain digest.
+    """
+    path = _derived_path(name)
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            return orjson.loads(handle.read())
+    except (OSError, ValueError):
+        return None
+
+
+def store_derived(name: str, data: Any) -> None:
+    """Keep data for ``load_derived``, in place of what other toolchains kept under the name."""
+    path = _derived_path(name)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for stale in path.parent.glob(f"{name}.*.json"):
+            stale.unlink(missing_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(handle, "wb") as out:
+            out.write(orjson.dumps(data))
+        os.replace(temporary, path)
+    except OSError:
+        pass
+
+
+def _derived_path(name: str) -> Path | None:
+    directory = cache_dir("derived")
+    return None if directory is None else directory / f"{name}.{toolchain_digest().hex()}.json"
 
 
 def render_key(specs: Sequence[Text], values: Sequence[Text], *, strict: bool) -> str:

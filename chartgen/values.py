@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from chartgen.cache import load_derived, store_derived
 from chartgen.serialize import KeyDocs
 from chartgen.spec.monitoring import prometheus_duration
 from chartgen.spec.types import (
@@ -830,7 +831,36 @@ _UNSORTED_KEYS = frozenset({"properties", "default"})
 
 @functools.cache
 def _schema_parts(with_dashboards: bool) -> _SchemaParts:
-    """Pydantic's schema of a chart with one service, alert and dashboard, taken apart."""
+    """Pydantic's schema of a chart with one service, alert and dashboard, taken apart.
+
+    It depends on chartgen's code alone: worked out once per toolchain and kept in the cache.
+    """
+    name = "values-schema-parts" + ("-with-dashboards" if with_dashboards else "")
+    kept = load_derived(name)
+    if isinstance(kept, dict):
+        try:
+            return _parts_from_data(kept)
+        except (KeyError, TypeError, ValueError):
+            pass
+    parts = _pydantic_schema_parts(with_dashboards)
+    store_derived(name, parts._asdict() | {"title": None, "taken": sorted(parts.taken)})
+    return parts
+
+
+def _parts_from_data(data: dict[str, Any]) -> _SchemaParts:
+    dashboards = data["dashboards"]
+    return _SchemaParts(
+        **data
+        | {
+            "dashboards": None if dashboards is None else (dashboards[0], dashboards[1]),
+            "title": ValuesSchema(by_alias=True).get_title_from_name,
+            "taken": frozenset(data["taken"]),
+        }
+    )
+
+
+def _pydantic_schema_parts(with_dashboards: bool) -> _SchemaParts:
+    """What ``_schema_parts`` keeps, worked out through pydantic."""
     model = values_model(
         {"x": "x"},
         alerts_model({_PLACEHOLDER: ("x", {"p": 0})}),

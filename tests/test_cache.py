@@ -7,9 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import orjson
 import pytest
 
-from chartgen import cache
+from chartgen import cache, values
 from chartgen.cache import KEPT_RENDERS, Rendered, load_render, render_key, store_render
 from chartgen.errors import Diagnostic, Location
 from chartgen.sources import embedded_spec_text
@@ -197,3 +198,38 @@ def test_a_render_too_large_to_be_worth_keeping_is_not_kept(tmp_path, monkeypatc
     monkeypatch.setattr(cache, "LARGEST_KEPT_RENDER", len("name: demo-1\n"))
     store_render("k" * 64, rendered(1))
     assert load_render("k" * 64) == rendered(1)
+
+
+@pytest.mark.parametrize("with_dashboards", [True, False])
+def test_the_kept_values_schema_parts_are_pydantics_key_for_key(
+    tmp_path, monkeypatch, with_dashboards
+):
+    monkeypatch.setenv("CHARTGEN_CACHE_DIR", str(tmp_path))
+    fresh = values._pydantic_schema_parts(with_dashboards)
+
+    def as_bytes(parts: values._SchemaParts) -> bytes:  # key order counts: it is the output's
+        return orjson.dumps(parts._replace(title=None, taken=sorted(parts.taken))._asdict())
+
+    try:
+        for run in ("worked out, then kept", "read back"):
+            values._schema_parts.cache_clear()
+            parts = values._schema_parts(with_dashboards)
+            assert as_bytes(parts) == as_bytes(fresh), run
+            assert parts.title("for_x") == fresh.title("for_x") == "For X"
+            [kept] = (tmp_path / "derived").iterdir()
+            assert cache.toolchain_digest().hex() in kept.name
+        kept.write_bytes(b'{"root": {}}')  # not what it should be: worked out again
+        values._schema_parts.cache_clear()
+        assert as_bytes(values._schema_parts(with_dashboards)) == as_bytes(fresh)
+    finally:
+        values._schema_parts.cache_clear()
+
+
+def test_a_render_reading_the_kept_schema_parts_writes_the_committed_chart(tmp_path):
+    for run in ("first", "second"):
+        result = chartgen(tmp_path / "cache", "render", "--check")
+        assert result.returncode == 0, (run, result.stderr)
+        assert "charts/vaultmesh is up to date" in result.stdout
+        for entry in (tmp_path / "cache" / "renders").iterdir():
+            entry.unlink()  # the next run renders, with the derived data kept
+    assert len(list((tmp_path / "cache" / "derived").iterdir())) == 1
