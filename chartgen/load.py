@@ -22,7 +22,6 @@ from chartgen.errors import ChartgenError, Diagnostic, Location, format_loc
 from chartgen.hygiene import document_problems
 from chartgen.sources import read_spec_texts
 from chartgen.spec import ChartSpec, SpecFile
-from chartgen.unambiguous import read_unambiguous
 
 Loc = tuple[str | int, ...]
 #: From this many characters, reading a text directly (after a pre-scan whose patterns take
@@ -138,7 +137,11 @@ def parse_yaml(
     Refuses duplicate keys, plain values YAML 1.1 reads differently, and clear credentials.
     Texts none of that can concern are read directly, without the node tree.
     """
-    direct = read_unambiguous(text) if len(text) >= DIRECT_READING_SIZE else None
+    direct = None
+    if len(text) >= DIRECT_READING_SIZE:
+        from chartgen.unambiguous import read_unambiguous  # noqa: PLC0415 (yaml-rs: 20 ms)
+
+        direct = read_unambiguous(text)
     data = direct[0] if direct is not None else _parse_node_tree(name, text, secret_fix)
     if data is None:
         return {}

@@ -698,13 +698,13 @@ def direct_reading_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_only_large_texts_are_read_directly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(load_module, "DIRECT_READING_SIZE", DIRECT_READING_SIZE)
     read: list[str] = []
-    direct = load_module.read_unambiguous
+    direct = unambiguous.read_unambiguous
 
     def counted(text: str) -> Any:
         read.append(text)
         return direct(text)
 
-    monkeypatch.setattr(load_module, "read_unambiguous", counted)
+    monkeypatch.setattr(unambiguous, "read_unambiguous", counted)
     small = embedded_spec_text()
     large = synthetic_spec(60, tmp_path / "s.yaml").read_text("utf-8")
     assert len(small) < DIRECT_READING_SIZE <= len(large)
@@ -735,7 +735,7 @@ def test_a_bad_file_reads_as_through_the_node_tree(path: Path, monkeypatch: pyte
             return [d.format() for d in err.diagnostics]
 
     either_way = outcome()
-    monkeypatch.setattr("chartgen.load.read_unambiguous", lambda text: None)
+    monkeypatch.setattr("chartgen.unambiguous.read_unambiguous", lambda text: None)
     assert outcome() == either_way
 
 
