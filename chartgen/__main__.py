@@ -1,5 +1,5 @@
 """``python -m chartgen``."""
 
-from chartgen.cli import main
+from chartgen.cli import run
 
-main()
+run()
