@@ -180,13 +180,21 @@ def readme(template: Callable[..., str], rows: list[tuple[str, str, str]]) -> st
     # The rows' characters alone are fewer than their bytes in the file: past the limit,
     # the whole table need not be rendered to know it does not fit.
     if sum(len(key) + len(default) + len(text) for key, default, text in rows) <= HELM_FILE_LIMIT:
-        text = template("README.md.jinja", values_table=rows, listed_elsewhere=())
+        text = template("README.md.jinja", values_rows=values_rows(rows), listed_elsewhere=())
         if len(text) * 4 <= HELM_FILE_LIMIT or len(text.encode()) <= HELM_FILE_LIMIT:
             return text
     present = {key.split(".", 1)[0] for key, _, _ in rows}
     sections = tuple(s for s in PER_ENTRY_SECTIONS if s in present)
     shared = [row for row in rows if row[0].split(".", 1)[0] not in sections]
-    return template("README.md.jinja", values_table=shared, listed_elsewhere=sections)
+    return template("README.md.jinja", values_rows=values_rows(shared), listed_elsewhere=sections)
+
+
+def values_rows(rows: list[tuple[str, str, str]]) -> str:
+    """The README's values table rows, one line each: a row per key, 56,000 at 1000 services.
+
+    Joined here rather than looped over in the template, which took a quarter of a second.
+    """
+    return "".join(f"| `{key}` | `{default}` | {text} |\n" for key, default, text in rows)
 
 
 def values_table(values: dict[str, Any], docs: KeyDocs) -> list[tuple[str, str, str]]:
