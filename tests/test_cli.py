@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -202,3 +203,22 @@ def test_a_command_imports_only_what_it_needs(tmp_path):
     assert rendered & {"chartgen.unambiguous", "yaml_rs"} == set()
     helped = imported_by("--help", cwd=tmp_path)
     assert helped & {"pydantic.main", "jinja2", "ruamel.yaml", "chartgen.generate"} == set()
+
+
+@pytest.mark.parametrize("spec", [None, BAD_SPECS[0]], ids=["good", "bad"])
+def test_the_cycle_collector_runs_again_after_a_render(tmp_path, monkeypatch, spec):
+    monkeypatch.setenv("CHARTGEN_CACHE_DIR", "")  # a whole render, not one from the cache
+    paused: list[bool] = []
+    original = gc.freeze
+
+    def freeze() -> None:  # the moment the spec models and views are built
+        paused.append(gc.isenabled())
+        original()
+
+    monkeypatch.setattr(gc, "freeze", freeze)
+    args = ["render", "--out", str(tmp_path / "chart")]
+    result = CliRunner().invoke(main, [*args, "--spec", str(spec)] if spec else args)
+    assert result.exit_code == (1 if spec else 0), result.output
+    assert paused == [False]  # paused while they were built
+    assert gc.isenabled()
+    gc.unfreeze()
