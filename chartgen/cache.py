@@ -260,9 +260,10 @@ class Recording:
     def _record(self, path: str, text: str) -> None:
         data = text.encode()
         self._total += len(data)
+        if self._total > LARGEST_KEPT_RENDER:
+            self._stop()
+            return
         try:
-            if self._total > LARGEST_KEPT_RENDER:
-                raise OSError("too large to keep")
             if self._handle is None:
                 assert self._directory is not None
                 self._directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -271,8 +272,12 @@ class Recording:
             self._handle.write(data)
             self._sizes.append((path, len(data)))
         except OSError:
-            self._drop()
-            self._directory = None  # nothing more to record
+            self._stop()
+
+    def _stop(self) -> None:
+        """Record nothing more: this render will not be kept."""
+        self._drop()
+        self._directory = None
 
     def _drop(self) -> None:
         if self._handle is not None:
