@@ -6,9 +6,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections import deque
 from collections.abc import Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,10 +34,6 @@ def is_generated(directory: Path) -> bool:
             return HEADER in marker.readline()
     except OSError:
         return False
-
-
-#: Files in flight to the writer threads at most: bounds the memory a slow disk can pin.
-_IN_FLIGHT = 64
 
 
 def compare(files: Files, out: Path) -> list[Difference]:
@@ -123,10 +117,9 @@ def _pairs(files: Files) -> Iterable[tuple[str, str]]:
 
 
 class _Staging:
-    """A new directory beside the chart, filled by writer threads while files are rendered.
+    """A new directory beside the chart, filled file by file as they are rendered.
 
-    The disk's latency overlaps the rendering of the next files. Leaving the ``with`` block
-    waits for every write and removes the directory unless it was swapped into place.
+    Leaving the ``with`` block removes it unless it was swapped into place.
     """
 
     def __init__(self, out: Path) -> None:
@@ -134,15 +127,11 @@ class _Staging:
         self.directory = Path()
         self.started = False
         self._made = {""}
-        self._pool: ThreadPoolExecutor | None = None
-        self._pending: deque[Future[None]] = deque()
 
     def __enter__(self) -> _Staging:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
         if self.started:
             shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -152,7 +141,6 @@ class _Staging:
             tempfile.mkdtemp(prefix=f".{self.out.name}.", suffix=".tmp", dir=self.out.parent)
         )
         self.started = True
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chartgen-write")
         for path in unchanged:
             self.link(path)
 
@@ -171,12 +159,15 @@ class _Staging:
             self.write(path, _read(self.out, path))
 
     def write(self, path: str, data: bytes) -> None:
-        """Queue one file; the oldest queued write must be done before too many are."""
-        assert self._pool is not None
+        """A new file with the permissions the umask gives."""
         self._make_parent(path)
-        if len(self._pending) >= _IN_FLIGHT:
-            self._pending.popleft().result()
-        self._pending.append(self._pool.submit(_write_file, self.directory / path, data))
+        handle = os.open(self.directory / path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(handle, view) :]
+        finally:
+            os.close(handle)
 
     def _make_parent(self, path: str) -> None:
         parent = path.rpartition("/")[0]
@@ -185,23 +176,10 @@ class _Staging:
             self._made.add(parent)
 
     def finish(self) -> None:
-        """Wait for every write (raising the first failure) and set the directory's mode."""
-        while self._pending:
-            self._pending.popleft().result()
+        """Give the directory the mode the umask gives."""
         umask = os.umask(0)
         os.umask(umask)
         self.directory.chmod(0o777 & ~umask)
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    """A new file with the permissions the umask gives."""
-    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(handle, view) :]
-    finally:
-        os.close(handle)
 
 
 def _swap(new: Path, out: Path) -> None:
