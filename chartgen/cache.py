@@ -16,6 +16,7 @@ import importlib.util
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,8 @@ from chartgen.sources import Text, template_dir
 CACHE_DIR_ENV = "CHARTGEN_CACHE_DIR"
 #: How many renders are kept; the least recently used go first.
 KEPT_RENDERS = 8
+#: Seconds after which a temporary entry nothing writes to any more is removed.
+ABANDONED_AFTER = 3600
 #: Larger renders are not kept: writing them twice (chart and cache) costs more than it saves.
 LARGEST_KEPT_RENDER = 16 * 1024 * 1024
 #: Import names of the libraries whose code decides the output's bytes.
@@ -288,12 +291,21 @@ class Recording:
 
 
 def _prune(directory: Path) -> None:
-    """Remove all but the KEPT_RENDERS most recently used entries."""
+    """Remove all but the KEPT_RENDERS most recently used entries, and abandoned ones.
+
+    An entry being written is a temporary file until it is complete; one that has not
+    changed for an hour belongs to a render that was killed.
+    """
     entries = []
-    for path in directory.glob("*" + _ENTRY_SUFFIX):
+    abandoned = time.time() - ABANDONED_AFTER
+    for path in directory.iterdir():
         try:
-            entries.append((path.stat().st_mtime_ns, path))
+            stat = path.stat()
         except OSError:
             continue
+        if path.suffix == _ENTRY_SUFFIX:
+            entries.append((stat.st_mtime_ns, path))
+        elif path.suffix == ".tmp" and stat.st_mtime < abandoned:
+            path.unlink(missing_ok=True)
     for _, path in sorted(entries, reverse=True)[KEPT_RENDERS:]:
         path.unlink(missing_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import orjson
@@ -21,6 +22,7 @@ from .specdata import read_tree
 #: Runs the CLI, then prints which heavy modules the run imported.
 PROBE = """
 import sys
+import time
 from chartgen.cli import main
 try:
     main(sys.argv[1:])
@@ -233,3 +235,16 @@ def test_a_render_reading_the_kept_schema_parts_writes_the_committed_chart(tmp_p
         for entry in (tmp_path / "cache" / "renders").iterdir():
             entry.unlink()  # the next run renders, with the derived data kept
     assert len(list((tmp_path / "cache" / "derived").iterdir())) == 1
+
+
+def test_an_entry_a_killed_render_left_half_written_is_removed_in_time(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHARTGEN_CACHE_DIR", str(tmp_path))
+    renders = tmp_path / "renders"
+    renders.mkdir()
+    old, recent = renders / "old.tmp", renders / "recent.tmp"
+    for path in (old, recent):
+        path.write_bytes(b"half")
+    hour_ago = time.time() - cache.ABANDONED_AFTER - 1
+    os.utime(old, (hour_ago, hour_ago))
+    store_render("k" * 64, rendered(1))
+    assert sorted(p.name for p in renders.iterdir()) == ["k" * 64 + ".render", "recent.tmp"]
