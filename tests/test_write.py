@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import chartgen.write as write_module
 from chartgen.errors import ChartgenError
@@ -161,3 +163,34 @@ def test_compare_takes_the_files_as_they_come(tmp_path):
     assert [(d.path, d.status) for d in compare(changed, tmp_path / "demo")] == [
         ("templates/a.yaml", "changed")
     ]
+
+
+#: A few paths, some sharing directories, so successive charts overlap and differ.
+PATHS = st.sampled_from(["a.yaml", "templates/a.yaml", "templates/b.yaml", "templates/x/c.yaml"])
+CHARTS = st.dictionaries(PATHS, st.sampled_from(["1\n", "2\n", "é\n"]), max_size=4)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(CHARTS, min_size=1, max_size=5))
+def test_successive_writes_leave_exactly_each_chart_and_keep_what_did_not_change(
+    tmp_path_factory, charts
+):
+    root = tmp_path_factory.mktemp("charts")
+    out = root / "demo"
+    before: dict[str, tuple[int, bytes]] = {}
+    for chart in charts:
+        files = {**FILES, **chart}
+        wrote = write_chart(files, out)
+        tree = read_tree(out)
+        assert tree == {path: text.encode() for path, text in files.items()}
+        assert wrote == ({p: b for p, (_, b) in before.items()} != tree)
+        inodes = {
+            p.relative_to(out).as_posix(): p.stat().st_ino for p in out.rglob("*") if p.is_file()
+        }
+        for path, (inode, content) in before.items():
+            if tree.get(path) == content:
+                assert inodes[path] == inode, path  # unchanged: the same file, linked or untouched
+        before = {path: (inodes[path], tree[path]) for path in tree}
+        assert [p.name for p in root.iterdir()] == ["demo"]  # no staging left behind
