@@ -19,6 +19,7 @@ from chartgen.environments import VALUES_SECRET_FIX, helm_merge, raise_for_value
 from chartgen.errors import ChartgenError
 from chartgen.load import SourceFile, parse_yaml, validation_diagnostics
 from chartgen.promql import duration_seconds
+from chartgen.rules import rules_file_name
 from chartgen.spec import ChartSpec
 
 RuleType = Literal["recording", "alerting"]
@@ -104,7 +105,7 @@ def release(spec: ChartSpec, values: dict[str, Any]) -> Release:
             )
         if not ships_rules:
             continue
-        file = f"{service.name}.rules.yaml"
+        file = rules_file_name(service)
         rules += [
             ExpectedRule(service.name, recording_group, file, "recording", r.record)
             for r in service.recordingRules
