@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from chartgen.build import ChartView
 from chartgen.errors import ChartgenError, Diagnostic, Location, format_loc
 from chartgen.load import SourceFile, parse_yaml, validation_diagnostics
+from chartgen.sources import read_text
 
 #: How to fix a credential written in a values file.
 VALUES_SECRET_FIX = (
@@ -28,17 +29,11 @@ def check_values_files(chart: ChartView, paths: Sequence[Path]) -> list[Diagnost
     found: list[Diagnostic] = []
     for path in paths:
         try:
-            text = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            found.append(
-                Diagnostic(
-                    Location(str(path)),
-                    f"cannot read values file: {err}",
-                    "check the path and that the file is UTF-8 text",
-                )
-            )
+            name, text = read_text(path, "values file")
+        except ChartgenError as err:
+            found.extend(err.diagnostics)
             continue
-        found.extend(check_values_text(chart, str(path), text))
+        found.extend(check_values_text(chart, name, text))
     return found
 
 

@@ -62,14 +62,16 @@ def read_values_texts(paths: Sequence[Path]) -> list[Text]:
 
 
 def _read(paths: Sequence[Path], what: str) -> list[Text]:
-    texts = []
-    for path in paths:
-        try:
-            texts.append((str(path), path.read_text("utf-8")))
-        except (OSError, UnicodeDecodeError) as err:
-            raise ChartgenError.single(
-                f"cannot read {what}: {err}",
-                fix="check the path and that the file is UTF-8 text",
-                where=Location(str(path)),
-            ) from None
-    return texts
+    return [read_text(path, what) for path in paths]
+
+
+def read_text(path: Path, what: str) -> Text:
+    """One document as read; a file that cannot be read is a located error naming ``what``."""
+    try:
+        return str(path), path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ChartgenError.single(
+            f"cannot read {what}: {err}",
+            fix="check the path and that the file is UTF-8 text",
+            where=Location(str(path)),
+        ) from None
