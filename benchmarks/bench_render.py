@@ -46,7 +46,7 @@ sys.exit(os.waitstatus_to_exitcode(status))
 class Command:
     """One command line to time, with a short label for the table.
 
-    ``before`` runs untimed before each run, e.g. to remove what the last run wrote.
+    ``before`` runs untimed before each run, e.g. to set aside what the last run wrote.
     """
 
     label: str
