@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from chartgen.errors import ChartgenError, Diagnostic, Location
-    from chartgen.generate import Generated, generate, generate_from_files
     from chartgen.load import load_spec
+    from chartgen.pipeline import Generated, generate, generate_from_files
     from chartgen.write import compare, write_chart
 
 #: Public name -> the module that defines it.
@@ -19,9 +19,9 @@ _EXPORTS = {
     "ChartgenError": "chartgen.errors",
     "Diagnostic": "chartgen.errors",
     "Location": "chartgen.errors",
-    "Generated": "chartgen.generate",
-    "generate": "chartgen.generate",
-    "generate_from_files": "chartgen.generate",
+    "Generated": "chartgen.pipeline",
+    "generate": "chartgen.pipeline",
+    "generate_from_files": "chartgen.pipeline",
     "load_spec": "chartgen.load",
     "compare": "chartgen.write",
     "write_chart": "chartgen.write",

@@ -1,5 +1,5 @@
-"""``python -m chartgen``."""
+"""``python -m chartgen``: the chartgen command."""
 
-from chartgen.cli import run
+from chartgen.cli import main
 
-run()
+main()

@@ -5,14 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chartgen.dashboards import DashboardView, dashboard_views
-from chartgen.docs import MonitoringDocs, monitoring_docs
-from chartgen.helmtest import metrics_check_script
-from chartgen.rules import RulesView, alert_values, all_alerts, promtool_tests, rules_view
+from chartgen.monitoring.dashboards import DashboardView, dashboard_views
+from chartgen.monitoring.docs import MonitoringDocs, monitoring_docs
+from chartgen.monitoring.helmtest import metrics_check_script
+from chartgen.monitoring.rules import (
+    RulesView,
+    alert_values,
+    all_alerts,
+    promtool_tests,
+    rules_view,
+)
 from chartgen.spec import ChartSpec, Probe, Service
 from chartgen.spec.service import ALWAYS_WRITABLE
-from chartgen.values import (
-    ChartValues,
+from chartgen.values.chart import ChartValues, chart_values
+from chartgen.values.models import (
     DashboardValues,
     ExecAction,
     GlobalValues,
@@ -30,7 +36,6 @@ from chartgen.values import (
     ServiceValues,
     TCPSocketAction,
     TestsValues,
-    chart_values,
 )
 
 #: Image of the `helm test` pods: small, with the sh, wget, grep and timeout the check runs.

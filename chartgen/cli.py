@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
-import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -49,29 +46,6 @@ def print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
         click.echo(diagnostic.format(), err=True)
 
 
-def run() -> None:
-    """The ``chartgen`` command: ``main``, then an exit that does not free every object.
-
-    A process's heap is freed object by object as Python shuts down: a quarter of a second
-    after a render of 1000 services. The process is ending, so once its output is flushed
-    it exits at once, with the code ``main`` gave.
-    """
-    try:
-        main()
-        code: object = 0
-    except SystemExit as stop:
-        code = stop.code
-    if code is None:
-        code = 0
-    elif not isinstance(code, int):
-        print(code, file=sys.stderr)
-        code = 1
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
-    os._exit(code)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="chartgen", prog_name="chartgen")
 def main() -> None:
@@ -105,41 +79,21 @@ def render(  # noqa: PLR0917
     strict: bool,
 ) -> None:
     """Render the chart from the spec and write it (atomically), or check it is up to date."""
-    from chartgen.cache import Recording, load_render, render_key  # noqa: PLC0415
-    from chartgen.sources import read_spec_texts, read_values_texts  # noqa: PLC0415
+    from chartgen.pipeline import prepare, rendered_files  # noqa: PLC0415
     from chartgen.write import compare, write_chart  # noqa: PLC0415
 
-    spec_texts = read_spec_texts(specs)
-    values_texts = read_values_texts(values_files)
-    key = render_key(spec_texts, values_texts, strict=strict)
-    kept = load_render(key)
-    if kept is None:
-        from chartgen.generate import start_render  # noqa: PLC0415
-
-        # The spec models and the chart's views are a large graph with next to no cycles:
-        # the cycle collector's passes over it find almost nothing, yet took a quarter of
-        # the time at 1000 services. It waits while they are built, then leaves them out.
-        gc.disable()
-        try:
-            rendering = start_render(spec_texts, values_texts, strict=strict)
-        finally:
-            gc.freeze()
-            gc.enable()
-        files = Recording(key, rendering.chart, rendering.files, rendering.warnings)
-    else:
-        files = Recording(None, kept.chart, kept.files.items(), kept.warnings)
-    print_diagnostics(files.warnings)
-    out = out or Path("charts") / files.chart
-    # Each file is compared or written as it is rendered; the cache keeps a finished render.
-    with files:
-        if not check:
-            wrote = write_chart(files, out)
-            files.keep()
-            status = f"wrote {out}" if wrote else f"{out} is up to date"
-            click.echo(f"{status} ({files.count} files){'' if wrote else '; nothing written'}")
-            return
-        differences = compare(files, out)
-        files.keep()
+    built = prepare(specs, values_files, strict=strict)
+    print_diagnostics(built.warnings)
+    out = out or Path("charts") / built.chart.name
+    files = _Counted(rendered_files(built.chart))
+    del built  # the chart's views hold what is left to do: the spec models can go
+    # Each file is compared or written as it is rendered.
+    if not check:
+        wrote = write_chart(files, out)
+        status = f"wrote {out}" if wrote else f"{out} is up to date"
+        click.echo(f"{status} ({files.count} files){'' if wrote else '; nothing written'}")
+        return
+    differences = compare(files, out)
     for difference in differences:
         click.echo(f"{difference.status}: {out / difference.path}")
         if show_diff:
@@ -150,6 +104,19 @@ def render(  # noqa: PLR0917
         )
         sys.exit(1)
     click.echo(f"{out} is up to date ({files.count} files)")
+
+
+class _Counted:
+    """Rendered files passed through as they come, counted."""
+
+    def __init__(self, files: Iterable[tuple[str, str]]) -> None:
+        self.files = files
+        self.count = 0
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        for item in self.files:
+            self.count += 1
+            yield item
 
 
 @main.command()
@@ -170,24 +137,19 @@ def render(  # noqa: PLR0917
 @reports_errors
 def preview(specs: tuple[Path, ...], out: Path, values_file: Path | None) -> None:
     """Write a static HTML page per dashboard: its layout, panels, queries and thresholds."""
-    from chartgen.generate import generate_from_files  # noqa: PLC0415
-    from chartgen.load import parse_yaml  # noqa: PLC0415
-    from chartgen.preview import alert_overrides, preview_files  # noqa: PLC0415
+    from chartgen.live.release import release_values  # noqa: PLC0415
+    from chartgen.pipeline import prepare  # noqa: PLC0415
+    from chartgen.preview import alert_params, preview_files, write_pages  # noqa: PLC0415
 
-    generated = generate_from_files(specs)
-    print_diagnostics(generated.warnings)
-    if not generated.chart.dashboards:
+    built = prepare(specs, [values_file] if values_file else [])
+    print_diagnostics(built.warnings)
+    if not built.chart.dashboards:
         raise ChartgenError.single(
             "the spec declares no dashboards", fix="add dashboards: to the spec"
         )
-    overrides = {}
-    if values_file is not None:
-        values = parse_yaml(str(values_file), values_file.read_text("utf-8"))
-        overrides = alert_overrides(values, str(values_file))
-    files = preview_files(generated.chart.dashboards, overrides)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (out / name).write_text(text, "utf-8")
+    params = alert_params(release_values(built.chart, built.values))
+    files = preview_files(built.chart.dashboards, params)
+    write_pages(files, out)
     click.echo(f"wrote {len(files)} pages to {out}: open {out / 'index.html'}")
 
 
@@ -204,7 +166,7 @@ def schema() -> None:
 @main.command()
 def spec() -> None:
     """Print the embedded VaultMesh spec, to start a spec of your own from it."""
-    from chartgen.sources import embedded_spec_text  # noqa: PLC0415
+    from chartgen.load.sources import embedded_spec_text  # noqa: PLC0415
 
     click.echo(embedded_spec_text(), nl=False)
 
@@ -268,19 +230,19 @@ def verify(
     chart ships with these values is loaded and healthy; pending and firing alerts are listed.
     Exit 0 when all is present and healthy, 1 when something is not, 2 when verify cannot run.
     """
-    from chartgen.generate import build_from_files  # noqa: PLC0415
-    from chartgen.promapi import PrometheusAPI  # noqa: PLC0415
-    from chartgen.release import release, release_values  # noqa: PLC0415
-    from chartgen.verify import verify_release  # noqa: PLC0415
+    from chartgen.live.promapi import PrometheusAPI  # noqa: PLC0415
+    from chartgen.live.release import release, release_values  # noqa: PLC0415
+    from chartgen.live.verify import verify_release  # noqa: PLC0415
+    from chartgen.pipeline import prepare  # noqa: PLC0415
 
     def progress(message: str) -> None:
         click.echo(f"verify: {message}", err=True)
 
     try:
         api = PrometheusAPI(prometheus_url, timeout=timeout, retries=retries)
-        built = build_from_files(specs)
+        built = prepare(specs, values_files)
         print_diagnostics(built.warnings)
-        expected = release(built.spec, release_values(built.chart, values_files))
+        expected = release(built.spec, release_values(built.chart, built.values))
         families = sum(len(s.families) for s in expected.services)
         values = "values " + ", ".join(map(str, values_files)) if values_files else "default values"
         progress(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chartgen.errors import ChartgenError, Location
-from chartgen.sources import HEADER
+from chartgen.load.sources import HEADER
 
 #: The file whose first line marks a directory as chartgen's to overwrite.
 MARKER_FILE = "Chart.yaml"

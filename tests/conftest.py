@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chartgen.generate import Generated, generate_from_files
+from chartgen.pipeline import Generated, generate_from_files
 from chartgen.write import write_chart
 
 ROOT = Path(__file__).resolve().parent.parent

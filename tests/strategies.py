@@ -6,7 +6,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from chartgen.hygiene import names_credential
+from chartgen.load.hygiene import names_credential
 
 LOWER = "abcdefghijklmnopqrstuvwxyz"
 DIGITS = "0123456789"

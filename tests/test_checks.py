@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chartgen.checks import check_spec
+from chartgen.checks.spec import check_spec
 from chartgen.errors import ChartgenError, Location, format_loc
-from chartgen.generate import generate
+from chartgen.pipeline import generate
 from chartgen.spec import ChartSpec
 
 from .specdata import minimal_service, minimal_spec

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from chartgen.cli import main
-from chartgen.sources import embedded_spec_text
+from chartgen.load.sources import embedded_spec_text
 
 from .conftest import ROOT
 from .specdata import read_tree
@@ -176,11 +176,11 @@ print(" ".join(sorted(sys.modules)))
 """
 #: What the render path never needs: the live-checking, preview and HTTP stacks.
 NOT_FOR_RENDER = {
-    "chartgen.verify",
-    "chartgen.promapi",
+    "chartgen.live.verify",
+    "chartgen.live.promapi",
     "chartgen.preview",
-    "chartgen.release",
-    "chartgen.environments",
+    "chartgen.live.release",
+    "chartgen.checks.values",
     "kubernetes_validate",
     "urllib.request",
     "http.client",
@@ -202,7 +202,7 @@ def test_a_command_imports_only_what_it_needs(tmp_path):
     # a spec this small is read through the node tree: the direct reader waits for large ones
     assert rendered & {"chartgen.unambiguous", "yaml_rs"} == set()
     helped = imported_by("--help", cwd=tmp_path)
-    assert helped & {"pydantic.main", "jinja2", "ruamel.yaml", "chartgen.generate"} == set()
+    assert helped & {"pydantic.main", "jinja2", "ruamel.yaml", "chartgen.pipeline"} == set()
 
 
 @pytest.mark.parametrize("spec", [None, BAD_SPECS[0]], ids=["good", "bad"])

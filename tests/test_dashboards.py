@@ -15,11 +15,11 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.cog.plugins import register_default_plugins
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
-from chartgen import dashboards, promql
-from chartgen.checks import check_spec
-from chartgen.errors import ChartgenError, Location
-from chartgen.generate import generate
-from chartgen.load import format_loc, load_spec
+from chartgen.checks.spec import check_spec
+from chartgen.errors import ChartgenError, Location, format_loc
+from chartgen.load import load_spec
+from chartgen.monitoring import dashboards, promql, series
+from chartgen.pipeline import generate
 from chartgen.spec import ChartSpec, Threshold
 from chartgen.write import write_chart
 
@@ -178,7 +178,7 @@ def test_every_query_parses_and_reads_only_declared_series(default_render, shipp
     variables = {v["name"] for v in shipped[name]["templating"]["list"]}
     for query in queries:
         selector = re.fullmatch(r"label_values\((.*), \w+\)", query)
-        names = promql.metric_names(dashboards.parsable(selector[1] if selector else query))
+        names = promql.metric_names(series.parsable(selector[1] if selector else query))
         assert names and names <= declared, query
         used = {m for m in re.findall(r"\$\{?(\w+)", query) if not m.startswith("__")}
         assert used <= variables, query
@@ -229,7 +229,7 @@ def test_counters_show_as_rates_histograms_as_quantiles_or_heatmaps_gauges_as_th
         for p in dashboard["panels"]:
             for target in p.get("targets", []):
                 expr = target["expr"]
-                for name in promql.metric_names(dashboards.parsable(expr)):
+                for name in promql.metric_names(series.parsable(expr)):
                     kind = families.get(name.removesuffix("_bucket"))
                     if kind == "counter":
                         assert "rate(" in expr, expr
@@ -307,7 +307,7 @@ def test_the_aurora_dashboard_shows_fill_rate_rtt_drops_requests_and_provenance(
     read = {
         n
         for e in exprs(shipped["aurora-kpis"])
-        for n in promql.metric_names(dashboards.parsable(e))
+        for n in promql.metric_names(series.parsable(e))
     }
     assert {
         "treaty:fill_rate:min",
@@ -455,19 +455,19 @@ def test_panels_wrap_at_24_columns_and_rows_stack():
 
 
 def test_recording_rule_labels_are_read_from_their_expression():
-    known = dashboards.catalog(
+    known = series.catalog(
         ChartSpec.model_validate(demo_spec(panel({"metric": "api:queue:max"})))
     )
     assert known["api:queue:max"].labels == {"job", "namespace"}
-    assert dashboards.output_labels("sum without (pod) (api_queue_depth)", known) is None
-    assert dashboards.output_labels("api_queue_depth > 3", known) == {
+    assert series.output_labels("sum without (pod) (api_queue_depth)", known) is None
+    assert series.output_labels("api_queue_depth > 3", known) == {
         "job",
         "namespace",
         "pod",
         "instance",
         "queue",
     }
-    assert dashboards.output_labels("time() - max by (job) (api_queue_depth)", known) == {"job"}
+    assert series.output_labels("time() - max by (job) (api_queue_depth)", known) == {"job"}
 
 
 def test_grafana_legends_reach_the_json_verbatim():
@@ -653,7 +653,7 @@ def test_helm_template_yields_three_sidecar_configmaps_of_valid_resolving_json(
         dashboard = json.loads(configmap["data"][f"{name}.json"])
         assert "@chartgen" not in configmap["data"][f"{name}.json"]
         for expr in exprs(dashboard):
-            assert promql.metric_names(dashboards.parsable(expr)) <= declared
+            assert promql.metric_names(series.parsable(expr)) <= declared
 
 
 def test_grafana_legend_templates_survive_helm(helm, default_chart, default_render):

@@ -11,11 +11,11 @@ import pytest
 from ruamel.yaml import YAML
 
 from chartgen import render as render_module
-from chartgen.docs import COMMUNITY_RULE_FILES, RULES_MOUNT
-from chartgen.generate import generate
 from chartgen.load import load_spec, load_texts
+from chartgen.load.sources import embedded_spec_text
+from chartgen.monitoring.docs import COMMUNITY_RULE_FILES, RULES_MOUNT
+from chartgen.pipeline import generate
 from chartgen.render import PER_ENTRY_SECTIONS, markdown_cell
-from chartgen.sources import embedded_spec_text
 
 from .conftest import ROOT, find_tool
 from .promharness import Exporter, Prometheus, TargetKey, exporters, scrape_targets

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from chartgen.environments import check_values_text, helm_merge
-from chartgen.hygiene import document_problems, names_credential
+from chartgen.checks.values import check_values_text, helm_merge
+from chartgen.load.hygiene import document_problems, names_credential
 
 from .conftest import ROOT, VALUES_FILES
 from .specdata import load_all

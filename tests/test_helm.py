@@ -9,8 +9,8 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 
-from chartgen.checks import HELM_FILE_LIMIT, check_file_sizes
-from chartgen.generate import generate
+from chartgen.checks.output import HELM_FILE_LIMIT, check_file_sizes
+from chartgen.pipeline import generate
 from chartgen.spec import ChartSpec
 from chartgen.write import write_chart
 

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from chartgen.generate import generate_from_files
+from chartgen.pipeline import generate_from_files
 
 from .conftest import ROOT
 from .specdata import read_tree

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from chartgen.errors import ChartgenError
-from chartgen.generate import generate
-from chartgen.hygiene import names_credential
 from chartgen.load import load_spec, load_texts
+from chartgen.load.hygiene import names_credential
+from chartgen.pipeline import generate
 
 from .specdata import dump_yaml, minimal_service, minimal_spec
 

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chartgen.errors import ChartgenError
-from chartgen.generate import generate
 from chartgen.load import load_texts
+from chartgen.pipeline import generate
 from chartgen.write import write_chart
 
 from .conftest import find_tool

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from chartgen.errors import ChartgenError
-from chartgen.generate import build_from_files
-from chartgen.promql import duration_seconds
-from chartgen.release import release, release_values
+from chartgen.live.release import release, release_values
+from chartgen.monitoring.promql import duration_seconds
+from chartgen.pipeline import build_from_files
 
 from .conftest import ROOT
 from .specdata import dump_yaml, load_all

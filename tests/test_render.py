@@ -12,9 +12,11 @@ import jinja2
 import pytest
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from chartgen.generate import generate_from_files
-from chartgen.render import HEADER, environment, render
-from chartgen.serialize import helm_escape, yaml_quote
+from chartgen.cli import render
+from chartgen.load.sources import HEADER
+from chartgen.pipeline import generate_from_files
+from chartgen.render import environment
+from chartgen.render.serialize import helm_escape, yaml_quote
 
 from .conftest import ROOT
 from .specdata import read_tree

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from chartgen.errors import ChartgenError
-from chartgen.generate import generate, generate_from_files
 from chartgen.load import load_spec, load_texts
+from chartgen.pipeline import generate, generate_from_files
 from chartgen.write import write_chart
 
 from .conftest import ROOT, VALUES_FILES, find_tool

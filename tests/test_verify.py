@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from chartgen.cli import main
 from chartgen.load import load_spec
-from chartgen.rules import all_alerts
+from chartgen.monitoring.rules import all_alerts
 
 from .conftest import ROOT, find_tool
 from .promharness import (

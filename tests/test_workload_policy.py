@@ -9,7 +9,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from chartgen.generate import generate
+from chartgen.pipeline import generate
 from chartgen.spec import ChartSpec
 from chartgen.write import write_chart
 

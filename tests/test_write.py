@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import chartgen.write as write_module
 from chartgen.errors import ChartgenError
-from chartgen.sources import HEADER
+from chartgen.load.sources import HEADER
 from chartgen.write import compare, is_generated, write_chart
 
 from .specdata import read_tree

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from chartgen.build import ChartView
-from chartgen.environments import VALUES_SECRET_FIX, helm_merge, raise_for_values_files
+from chartgen.checks.values import ValuesFile, helm_merge
 from chartgen.errors import ChartgenError
-from chartgen.load import SourceFile, parse_yaml, validation_diagnostics
-from chartgen.promql import duration_seconds
-from chartgen.rules import rules_file_name
+from chartgen.load import SourceFile
+from chartgen.load.diagnostics import validation_diagnostics
+from chartgen.monitoring.promql import duration_seconds
+from chartgen.monitoring.rules import rules_file_name
 from chartgen.spec import ChartSpec
 
 RuleType = Literal["recording", "alerting"]
@@ -59,21 +59,19 @@ class Release:
     groups: dict[str, str]
 
 
-def release_values(chart: ChartView, files: Sequence[Path] = ()) -> dict[str, Any]:
+def release_values(chart: ChartView, files: Sequence[ValuesFile] = ()) -> dict[str, Any]:
     """The chart's default values with each values file merged over them, in order, validated.
 
-    Each file is first checked on its own, as `chartgen render --values` does, so problems
-    point at its lines; then the files are merged in order, as `helm -f a -f b` does.
+    Each file has been checked on its own (``pipeline.prepare``), so problems point at its
+    lines; here the files are merged in order, as `helm -f a -f b` does.
     """
-    raise_for_values_files(chart, files)
     merged: dict[str, Any] = chart.values.defaults
-    for path in files:
-        text = path.read_text("utf-8")
-        merged = helm_merge(merged, parse_yaml(str(path), text, VALUES_SECRET_FIX, "values file"))
+    for document in files:
+        merged = helm_merge(merged, document.overrides)
     try:
         chart.values.model.model_validate(merged, strict=True)
     except ValidationError as err:
-        together = SourceFile(" + ".join(map(str, files)), "", merged)
+        together = SourceFile(" + ".join(d.name for d in files), "", merged)
         raise ChartgenError(validation_diagnostics(err, together, chart.values.model)) from None
     return merged
 

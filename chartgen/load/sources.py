@@ -29,7 +29,7 @@ def embedded_spec_text() -> str:
 def template_dir() -> Path:
     """Templates ship inside the wheel as chartgen/templates; a checkout keeps them at the top."""
     packaged = Path(str(resources.files("chartgen"))) / "templates"
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "templates"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "templates"
 
 
 def spec_paths(paths: Sequence[Path]) -> list[Path]:

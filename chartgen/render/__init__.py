@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
-from jinja2.bccache import Bucket
 
-from chartgen.build import ChartView
-from chartgen.cache import cache_dir
-from chartgen.checks import HELM_FILE_LIMIT
-from chartgen.serialize import (
+from chartgen.checks.output import HELM_FILE_LIMIT
+from chartgen.load.sources import HEADER, template_dir
+from chartgen.render.serialize import (
     KeyDocs,
     helm_escape,
     to_commented_yaml,
@@ -23,8 +20,10 @@ from chartgen.serialize import (
     to_yaml,
     yaml_quote,
 )
-from chartgen.sources import HEADER, template_dir
-from chartgen.values import values_docs, values_schema
+from chartgen.values.chart import values_docs, values_schema
+
+if TYPE_CHECKING:  # the build imports the serializers of this package
+    from chartgen.build import ChartView
 
 __all__ = ["HEADER", "environment", "render", "render_files", "template_dir", "values_table"]
 
@@ -47,42 +46,11 @@ FILTERS: dict[str, Any] = {
 }
 
 
-class TemplateCache(jinja2.FileSystemBytecodeCache):
-    """Compiled templates kept on disk, so a run skips compiling unchanged templates.
-
-    Jinja keys each entry by template and checks the source's checksum and its own and
-    Python's versions before use, so an edited template is compiled again. A cache that
-    cannot be written (read-only home, full disk) only costs the compile.
-    """
-
-    def load_bytecode(self, bucket: Bucket) -> None:
-        """Load a compiled template if there is a readable one."""
-        try:
-            super().load_bytecode(bucket)
-        except OSError:
-            pass
-
-    def dump_bytecode(self, bucket: Bucket) -> None:
-        """Store a compiled template; a failure to write is not an error."""
-        try:
-            os.makedirs(self.directory, mode=0o700, exist_ok=True)
-            super().dump_bytecode(bucket)
-        except OSError:
-            pass
-
-
-def template_cache() -> TemplateCache | None:
-    """The on-disk cache of compiled templates, unless caching is off."""
-    directory = cache_dir("templates")
-    return TemplateCache(str(directory)) if directory else None
-
-
 @functools.cache
 def environment(directory: Path | None = None) -> jinja2.Environment:
     """The Jinja environment: its own delimiters so Helm's {{ }} pass through untouched."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(directory or template_dir()),
-        bytecode_cache=template_cache(),
         block_start_string="[%",
         block_end_string="%]",
         variable_start_string="[[",

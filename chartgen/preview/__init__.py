@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from chartgen.dashboards import DashboardView
+from chartgen.monitoring.dashboards import DashboardView
 from chartgen.errors import ChartgenError, Location
-from chartgen.sources import HEADER
+from chartgen.load.sources import HEADER
 
 ROW_PX = 30  # Grafana's grid row height
 STYLE = """
@@ -122,23 +125,14 @@ def index_html(views: tuple[DashboardView, ...]) -> str:
     return f"<!DOCTYPE html>\n<!-- {HEADER} -->\n{text}\n"
 
 
-def alert_overrides(values: Any, source: str) -> dict[tuple[str, str], float | int]:
-    """Alert parameters set in a values file (alerts.<alert>.<param>), as numbers."""
-    alerts = values.get("alerts") if isinstance(values, dict) else None
-    found: dict[tuple[str, str], float | int] = {}
-    for alert, settings in (alerts or {}).items():
-        for param, value in (settings or {}).items() if isinstance(settings, dict) else ():
-            if param in {"enabled", "severity", "for"}:
-                continue
-            try:
-                found[str(alert), str(param)] = float(value)
-            except (TypeError, ValueError):
-                raise ChartgenError.single(
-                    f"alerts.{alert}.{param} is {value!r}, not a number",
-                    fix="set a number, e.g. 0.8",
-                    where=Location(source),
-                ) from None
-    return found
+def alert_params(values: Mapping[str, Any]) -> dict[tuple[str, str], float | int]:
+    """Every alert parameter of validated values (alerts.<alert>.<param>), as a number."""
+    return {
+        (alert, param): float(value) if isinstance(value, str) else value
+        for alert, settings in values["alerts"].items()
+        for param, value in settings.items()
+        if param not in {"enabled", "severity", "for"}
+    }
 
 
 def preview_files(
@@ -147,3 +141,21 @@ def preview_files(
     """Every preview page by file name: one per dashboard, and index.html."""
     files = {f"{view.name}.html": preview_html(view, values) for view in views}
     return {"index.html": index_html(views), **files}
+
+
+def write_pages(files: Mapping[str, str], out: Path) -> None:
+    """Write each page whole: to a temporary file beside it, then renamed over it."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=out)
+            with os.fdopen(handle, "w", encoding="utf-8") as page:
+                page.write(text)
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, out / name)
+    except OSError as err:
+        raise ChartgenError.single(
+            f"cannot write the preview: {err.strerror or err}",
+            fix="choose another --out, or fix its permissions",
+            where=Location(str(out)),
+        ) from None

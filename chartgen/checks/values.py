@@ -7,6 +7,7 @@ everything else is replaced, and null removes a key. The merged values must vali
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,10 @@ from pydantic import ValidationError
 
 from chartgen.build import ChartView
 from chartgen.errors import ChartgenError, Diagnostic, Location, format_loc
-from chartgen.load import SourceFile, parse_yaml, validation_diagnostics
-from chartgen.sources import read_text
+from chartgen.load import SourceFile
+from chartgen.load.diagnostics import validation_diagnostics
+from chartgen.load.sources import read_text
+from chartgen.load.yaml import parse_yaml
 
 #: How to fix a credential written in a values file.
 VALUES_SECRET_FIX = (
@@ -24,28 +27,42 @@ VALUES_SECRET_FIX = (
 )
 
 
-def check_values_files(chart: ChartView, paths: Sequence[Path]) -> list[Diagnostic]:
-    """Every problem of each values file, merged over the chart's defaults."""
-    found: list[Diagnostic] = []
+@dataclass(frozen=True)
+class ValuesFile:
+    """An environment's values file as read once: its overrides, or why it cannot be read."""
+
+    name: str
+    text: str
+    overrides: dict[str, Any]
+    problems: tuple[Diagnostic, ...] = ()
+
+
+def read_values_files(paths: Sequence[Path]) -> list[ValuesFile]:
+    """Read and parse each values file once; problems are kept with the file, not raised."""
+    found = []
     for path in paths:
         try:
             name, text = read_text(path, "values file")
         except ChartgenError as err:
-            found.extend(err.diagnostics)
+            found.append(ValuesFile(str(path), "", {}, tuple(err.diagnostics)))
             continue
-        found.extend(check_values_text(chart, name, text))
+        try:
+            overrides = parse_yaml(name, text, VALUES_SECRET_FIX, what="values file")
+        except ChartgenError as err:
+            found.append(ValuesFile(name, text, {}, tuple(err.diagnostics)))
+            continue
+        found.append(ValuesFile(name, text, overrides))
     return found
 
 
-def check_values_text(chart: ChartView, name: str, text: str) -> list[Diagnostic]:
-    """Problems of one values document: YAML, clear credentials, and the merged values."""
+def check_values_file(chart: ChartView, document: ValuesFile) -> list[Diagnostic]:
+    """Problems of one values file: YAML, clear credentials, and the merged values."""
+    if document.problems:
+        return list(document.problems)
+    merged = helm_merge(chart.values.defaults, document.overrides)
+    source = SourceFile(document.name, document.text, data=merged)
     try:
-        overrides = parse_yaml(name, text, VALUES_SECRET_FIX, what="values file")
-    except ChartgenError as err:
-        return list(err.diagnostics)
-    source = SourceFile(name, text, data=helm_merge(chart.values.defaults, overrides))
-    try:
-        chart.values.model.model_validate(source.data, strict=True)
+        chart.values.model.model_validate(merged, strict=True)
     except ValidationError as err:
         return validation_diagnostics(err, source, chart.values.model)
     return list(_drifting_services(chart, source))
@@ -78,11 +95,3 @@ def helm_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
         else:
             merged[key] = value
     return merged
-
-
-def raise_for_values_files(chart: ChartView, paths: Sequence[Path]) -> list[Diagnostic]:
-    """Stop with every error of the values files; return their warnings."""
-    problems = check_values_files(chart, paths)
-    if any(not problem.warning for problem in problems):
-        raise ChartgenError(problems)
-    return problems

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chartgen import promql
-from chartgen.serialize import helm_escape, to_yaml
+from chartgen.monitoring import promql
+from chartgen.render.serialize import helm_escape, to_yaml
 from chartgen.spec import Alert, ChartSpec, Service
 
 

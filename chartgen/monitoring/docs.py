@@ -6,9 +6,9 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
+from chartgen.monitoring.rules import has_rules
 from chartgen.naming import rules_configmap_name
-from chartgen.rules import has_rules
-from chartgen.serialize import to_yaml
+from chartgen.render.serialize import to_yaml
 from chartgen.spec import ChartSpec
 
 #: Where the community prometheus chart's server mounts the rules ConfigMaps.

@@ -1,222 +1,31 @@
 """Verify a live release against the spec: targets, metric families, rules and alerts.
 
 Reads the Prometheus HTTP API and compares it with what the chart ships for the release's
-values (chartgen.release). The result is a Report: one check per service and kind, each with
-its problems, and the chart's alerts that are pending or firing.
-"""
+values (chartgen.live.release). The result is a Report: one check per service and kind, each with
+its problems, and the chart's alerts that are pending or firing."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from chartgen.errors import ChartgenError, Location
-from chartgen.promapi import PrometheusAPI
-from chartgen.release import ExpectedRule, Release
-
-SEVERITIES = ("info", "warning", "critical")
-TARGETS = "targets"
-FAMILIES = "metric families"
-RECORDING = "recording rules"
-ALERTING = "alerting rules"
-PROMETHEUS = "prometheus"
-#: Labels an alert row leaves out: the row already shows them.
-_SHOWN_LABELS = frozenset({"alertname", "severity", "job"})
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing that is wrong: what (down, missing, ...), about which item, and why."""
-
-    what: str
-    item: str
-    detail: str = ""
-
-    def __str__(self) -> str:
-        """E.g. ``down psi-field-1 (10.0.0.7:8000): connection refused``."""
-        return f"{self.what} {self.item}" + (f": {self.detail}" if self.detail else "")
-
-
-@dataclass(frozen=True)
-class Check:
-    """One kind of check for one service: how many items were checked and what failed."""
-
-    kind: str
-    service: str
-    checked: int
-    failed: int
-    problems: tuple[Problem, ...] = ()
-    #: Items found that nobody declared (rules of the chart's groups these values do not ship).
-    extra: int = 0
-
-    @property
-    def ok(self) -> bool:
-        """Nothing failed."""
-        return not self.problems
-
-    @property
-    def result(self) -> str:
-        """The count column of the table, e.g. ``2/2 up``."""
-        good = self.checked - self.failed
-        if self.kind == TARGETS:
-            return f"{good}/{self.checked} up"
-        if self.kind == PROMETHEUS:
-            return "reload ok" if self.ok else "reload failed"
-        if self.kind == FAMILIES:
-            return f"{good}/{self.checked} present"
-        return f"{good}/{self.checked} ok" + (f" +{self.extra} extra" if self.extra else "")
-
-
-@dataclass(frozen=True)
-class ActiveAlert:
-    """A pending or firing alert of the chart."""
-
-    alert: str
-    service: str
-    severity: str
-    state: str
-    labels: tuple[tuple[str, str], ...]
-    active_at: str
-    value: str
-
-    def describe(self) -> str:
-        """Name and distinguishing labels, e.g. ``PsiFieldPodDrift namespace=aurora-staging``."""
-        shown = " ".join(f"{k}={v}" for k, v in self.labels if k not in _SHOWN_LABELS)
-        return f"{self.alert} {shown}".strip()
-
-
-@dataclass(frozen=True)
-class Report:
-    """The outcome of a verification."""
-
-    prometheus: str
-    namespace: str | None
-    checks: tuple[Check, ...]
-    alerts: tuple[ActiveAlert, ...]
-    fail_on_firing: str | None = None
-
-    @property
-    def failing_alerts(self) -> tuple[ActiveAlert, ...]:
-        """Firing alerts at --fail-on-firing's severity or worse."""
-        if self.fail_on_firing is None:
-            return ()
-        floor = SEVERITIES.index(self.fail_on_firing)
-        return tuple(
-            a for a in self.alerts if a.state == "firing" and _severity_rank(a.severity) >= floor
-        )
-
-    @property
-    def ok(self) -> bool:
-        """Everything declared is present and healthy, and no alert fails the run."""
-        return all(c.ok for c in self.checks) and not self.failing_alerts
-
-    def totals(self, kind: str) -> tuple[int, int]:
-        """(checked, failed) over every service for one kind of check; extras count as failed."""
-        checks = [c for c in self.checks if c.kind == kind]
-        return sum(c.checked for c in checks), sum(c.failed + c.extra for c in checks)
-
-    def summary(self) -> str:
-        """One line: how much was checked, how much failed, and the alerts."""
-        targets, families, recording, alerting = (
-            self.totals(kind) for kind in (TARGETS, FAMILIES, RECORDING, ALERTING)
-        )
-        checked = (
-            f"checked {_plural(targets[0], 'target')}, {_plural(families[0], 'metric family')}, "
-            f"{_plural(recording[0] + alerting[0], 'rule')} "
-            f"({recording[0]} recording, {alerting[0]} alerting)"
-        )
-        failed = [
-            _plural(count, noun)
-            for count, noun in (
-                (targets[1], "target"),
-                (families[1], "metric family"),
-                (recording[1] + alerting[1], "rule"),
-                (self.totals(PROMETHEUS)[1], "config reload"),
-            )
-            if count
-        ]
-        outcome = f"{', '.join(failed)} failed" if failed else "all present and healthy"
-        firing = [a for a in self.alerts if a.state == "firing"]
-        by_severity = Counter(a.severity for a in firing)
-        severities = ", ".join(f"{n} {s}" for s, n in sorted(by_severity.items(), key=_by_rank))
-        alerts = f"{len(firing)} alert{'s' * (len(firing) != 1)} firing"
-        alerts += f" ({severities})" if severities else ""
-        alerts += f", {len(self.alerts) - len(firing)} pending"
-        line = f"{checked}: {outcome}; {alerts}"
-        if self.failing_alerts:
-            line += (
-                f"; {len(self.failing_alerts)} firing at {self.fail_on_firing} or worse fail "
-                "the run (--fail-on-firing)"
-            )
-        return line
-
-    def table(self) -> str:
-        """The readable report: one table of checks, problems and alerts, then the summary.
-
-        An alert's status is its state, or FAIL when --fail-on-firing makes it fail the run.
-        """
-        rows: list[tuple[str, ...]] = [("CHECK", "SERVICE", "STATUS", "RESULT", "DETAIL")]
-        for check in self.checks:
-            details = [str(p) for p in check.problems] or [""]
-            status = "ok" if check.ok else "FAIL"
-            rows.append((check.kind, check.service, status, check.result, details[0]))
-            rows.extend(("", "", "", "", detail) for detail in details[1:])
-        failing = set(self.failing_alerts)
-        for alert in self.alerts:
-            state = "FAIL" if alert in failing else alert.state
-            rows.append(("alert", alert.service, state, alert.severity, alert.describe()))
-        widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        lines = [
-            "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True))
-            + "  "
-            + row[4]
-            for row in rows
-        ]
-        return "\n".join(line.rstrip() for line in lines) + f"\n\n{self.summary()}\n"
-
-    def as_json(self) -> str:
-        """The report for machines: every check with its problems, the alerts, the totals."""
-        document = {
-            "prometheus": self.prometheus,
-            "namespace": self.namespace,
-            "ok": self.ok,
-            "totals": {
-                kind.replace(" ", "_"): dict(
-                    zip(("checked", "failed"), self.totals(kind), strict=True)
-                )
-                for kind in (TARGETS, FAMILIES, RECORDING, ALERTING)
-            },
-            "checks": [
-                {
-                    "kind": c.kind,
-                    "service": c.service,
-                    "ok": c.ok,
-                    "checked": c.checked,
-                    "failed": c.failed,
-                    "extra": c.extra,
-                    "problems": [vars(p) for p in c.problems],
-                }
-                for c in self.checks
-            ],
-            "alerts": [
-                {
-                    "alert": a.alert,
-                    "service": a.service,
-                    "severity": a.severity,
-                    "state": a.state,
-                    "fails": a in self.failing_alerts,
-                    "labels": dict(a.labels),
-                    "activeAt": a.active_at,
-                    "value": a.value,
-                }
-                for a in self.alerts
-            ],
-            "summary": self.summary(),
-        }
-        return json.dumps(document, indent=2) + "\n"
+from chartgen.live.promapi import PrometheusAPI
+from chartgen.live.release import ExpectedRule, Release
+from chartgen.live.report import (
+    ALERTING,
+    FAMILIES,
+    PROMETHEUS,
+    RECORDING,
+    TARGETS,
+    ActiveAlert,
+    Check,
+    Problem,
+    Report,
+    plural,
+)
 
 
 def verify_release(
@@ -248,14 +57,14 @@ def _verify(
 ) -> Report:
     progress(f"reading {api.url}")
     checks = list(reload_checks(api.get("status/runtimeinfo", missing_ok=True)))
-    progress(f"checking the scrape targets of {_plural(len(release.services), 'service')}")
+    progress(f"checking the scrape targets of {plural(len(release.services), 'service')}")
     active = api.get("targets", state="active")["activeTargets"]
     checks += target_checks(release, active, namespace)
     families = sum(len(s.families) for s in release.services)
     if families:
-        progress(f"checking {_plural(families, 'metric family')}")
+        progress(f"checking {plural(families, 'metric family')}")
         checks += family_checks(release, api.query(families_query(release, namespace)))
-    progress(f"checking {_plural(len(release.rules), 'rule')}")
+    progress(f"checking {plural(len(release.rules), 'rule')}")
     groups = api.get("rules")["groups"]
     checks += rule_checks(release, groups)
     progress("listing pending and firing alerts")
@@ -367,7 +176,7 @@ def _group_problems(
             "missing",
             f"group {group}",
             f"not loaded; the chart ships it in {expected[0].file} "
-            f"({_plural(len(expected), 'rule')}: {', '.join(r.name for r in expected)})",
+            f"({plural(len(expected), 'rule')}: {', '.join(r.name for r in expected)})",
         )
         return [missing], {r.name for r in expected}, set()
     problems: list[Problem] = []
@@ -460,18 +269,3 @@ def _target_name(target: dict[str, Any]) -> str:
     labels = target.get("labels", {})
     instance = labels.get("instance", target.get("scrapeUrl", "?"))
     return f"{labels['pod']} ({instance})" if "pod" in labels else instance
-
-
-def _severity_rank(severity: str) -> int:
-    """Rank of a severity; an unknown one counts as the worst, so it is never missed."""
-    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
-
-
-def _by_rank(item: tuple[str, int]) -> int:
-    return -_severity_rank(item[0])
-
-
-def _plural(count: int, noun: str) -> str:
-    if count == 1:
-        return f"1 {noun}"
-    return f"{count} {noun[:-1]}ies" if noun.endswith("y") else f"{count} {noun}s"

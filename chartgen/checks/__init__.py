@@ -1,0 +1,1 @@
+"""Checks: on the spec (across objects), on the rendered output (limits), on values files."""

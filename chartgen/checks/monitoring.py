@@ -1,0 +1,224 @@
+"""Checks on the spec's monitoring: PromQL parses and reads declared series, names are unique, dashboards refer to what exists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+from chartgen.checks.names import Locate, duplicate_name, first_indexes, reserved
+from chartgen.errors import Diagnostic
+from chartgen.monitoring import dashboards, promql, series
+from chartgen.spec import Alert, ChartSpec, Dashboard, Panel, Threshold
+
+
+def check_monitoring(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
+    """PromQL parses, reads only known series, and names are unique across the chart."""
+    found: list[Diagnostic] = []
+    known: set[str] = set(promql.BUILTIN_SERIES)
+    first: dict[tuple[str, str], Sequence[str | int]] = {}
+
+    def unique(kind: str, name: str, where: Sequence[str | int]) -> None:
+        # Locating reads line numbers, which costs a second parse: only for duplicates.
+        if (kind, name) in first:
+            found.append(
+                Diagnostic(
+                    locate(where),
+                    f"duplicate {kind} {name!r} (also {locate(first[kind, name]).path})",
+                    f"give each {kind} a unique name",
+                )
+            )
+        first.setdefault((kind, name), where)
+
+    for index, service in enumerate(spec.services):
+        families = service.metrics.families if service.metrics else []
+        for number, family in enumerate(families):
+            unique("metric family", family.name, ["services", index, "metrics", "families", number])
+            known.update(family.series_names())
+        for number, rule in enumerate(service.recordingRules):
+            unique("recording rule", rule.record, ["services", index, "recordingRules", number])
+            known.add(rule.record)
+        for number, alert in enumerate(service.alerts):
+            at: list[str | int] = ["services", index, "alerts", number]
+            unique("alert", alert.alert, at)
+            found.extend(reserved("alert", alert.alert, [*at, "alert"], locate))
+            for param in alert.params:
+                found.extend(reserved("parameter", param, [*at, "params", param], locate))
+
+    for index, service in enumerate(spec.services):
+        for number, rule in enumerate(service.recordingRules):
+            where: list[str | int] = ["services", index, "recordingRules", number]
+            found.extend(_expr_problems(rule.expr, {}, known, [*where, "expr"], locate))
+        for number, alert in enumerate(service.alerts):
+            where = ["services", index, "alerts", number]
+            found.extend(_expr_problems(alert.expr, alert.params, known, [*where, "expr"], locate))
+            found.extend(
+                Diagnostic(
+                    locate([*where, "labels", key]),
+                    "an alert label holds a template ($value or {{ }})",
+                    "move changing text into annotations; labels identify the alert",
+                )
+                for key, value in alert.labels.items()
+                if "$" in value or "{{" in value
+            )
+    return found
+
+
+def _expr_problems(
+    expr: str,
+    params: dict[str, float | int],
+    known: set[str],
+    where: Sequence[str | int],
+    locate: Locate,
+) -> Iterator[Diagnostic]:
+    used = promql.params_used(expr)
+    missing = [p for p in used if p not in params]
+    if missing:
+        yield Diagnostic(
+            locate(where),
+            f"unknown parameter(s) {', '.join('$' + p for p in missing)}",
+            "declare each under 'params:' with its default value",
+        )
+        return
+    for name in sorted(set(params) - set(used)):
+        yield Diagnostic(
+            locate([*where[:-1], "params", name]),
+            f"parameter {name!r} is not used in expr",
+            f"use ${name} in expr, or remove it",
+        )
+    try:
+        names = promql.metric_names(promql.substitute(expr, params))
+    except ValueError as err:
+        yield Diagnostic(locate(where), f"invalid PromQL: {err}", "fix the expression")
+        return
+    for name in sorted(names - known):
+        yield Diagnostic(locate(where), *_undeclared(name))
+
+
+def _undeclared(name: str) -> tuple[str, str]:
+    """What and fix for reading a series that nothing declares."""
+    return (
+        f"reads {name!r}, which no service declares and no recording rule produces",
+        "declare it under the exposing service's metrics.families, or fix the name",
+    )
+
+
+def check_dashboards(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
+    """Every panel reads declared series through valid PromQL; thresholds name real alerts."""
+    known = series.catalog(spec)
+    declared = set(promql.BUILTIN_SERIES) | set(known)
+    for service in spec.services:
+        for family in service.metrics.families if service.metrics else []:
+            declared.update(family.series_names())
+    alerts = dashboards.alerts_by_name(spec)
+    found: list[Diagnostic] = []
+    first_index = first_indexes(dashboard.name for dashboard in spec.dashboards)
+    for index, dashboard in enumerate(spec.dashboards):
+        where: list[str | int] = ["dashboards", index]
+        found.extend(duplicate_name("dashboards", index, dashboard.name, first_index, locate))
+        found.extend(reserved("dashboard", dashboard.name, [*where, "name"], locate))
+        found.extend(
+            Diagnostic(locate([*where, *loc]), what, fix)
+            for loc, what, fix in _dashboard_problems(dashboard, known, declared, alerts)
+        )
+    return found
+
+
+def _dashboard_problems(
+    dashboard: Dashboard,
+    known: Mapping[str, series.Series],
+    declared: set[str],
+    alerts: Mapping[str, Alert],
+) -> Iterator[tuple[Sequence[str | int], str, str]]:
+    """(path inside the dashboard, what, fix) for each problem of one dashboard."""
+    sources = dashboards.variable_sources(dashboard, known)
+    for number, label in enumerate(dashboard.variables):
+        if dashboard.variables.index(label) != number:
+            yield ("variables", number), f"variable {label!r} is listed twice", "remove one"
+        elif label not in sources:
+            yield (
+                ("variables", number),
+                f"no series this dashboard reads carries the label {label!r}",
+                "add a panel reading a series with that label, or remove the variable",
+            )
+    allowed = {*dashboard.variables, "datasource"}
+    for row_number, row in enumerate(dashboard.rows):
+        for panel_number, panel in enumerate(row.panels):
+            at: tuple[str | int, ...] = ("rows", row_number, "panels", panel_number)
+            yield from _panel_problems(panel, at, known)
+            for number, threshold in enumerate(panel.thresholds):
+                yield from _threshold_problems(threshold, (*at, "thresholds", number), alerts)
+            # Queries chartgen writes from metric targets read what _panel_problems checked,
+            # through the dashboard's own variables; only queries the spec writes are parsed.
+            for number, target in enumerate(panel.targets):
+                if target.expr is not None:
+                    where = (*at, "targets", number, "expr")
+                    yield from _query_problems(target.expr, where, declared, allowed)
+
+
+def _panel_problems(
+    panel: Panel, at: tuple[str | int, ...], known: Mapping[str, series.Series]
+) -> Iterator[tuple[Sequence[str | int], str, str]]:
+    for number, target in enumerate(panel.targets):
+        where = (*at, "targets", number)
+        if target.metric is None:
+            continue
+        series = known.get(target.metric)
+        if series is None:
+            yield ((*where, "metric"), *_undeclared(target.metric))
+            continue
+        if target.quantiles and series.kind != "histogram":
+            yield (*where, "quantiles"), f"{series.name!r} is a {series.kind}", "remove quantiles"
+        if panel.type == "heatmap" and series.kind != "histogram":
+            yield (
+                (*where, "metric"),
+                f"a heatmap shows histogram buckets; {series.name!r} is a {series.kind}",
+                "use a timeseries panel, or a histogram metric",
+            )
+        if series.labels is not None:
+            for label in sorted(set(target.by) - series.labels):
+                yield (
+                    (*where, "by"),
+                    f"{series.name!r} has no label {label!r}",
+                    f"its labels are: {', '.join(sorted(series.labels))}",
+                )
+
+
+def _threshold_problems(
+    threshold: Threshold, where: tuple[str | int, ...], alerts: Mapping[str, Alert]
+) -> Iterator[tuple[Sequence[str | int], str, str]]:
+    if threshold.alert is None:
+        return
+    alert = alerts.get(threshold.alert)
+    if alert is None:
+        yield (*where, "alert"), f"no alert named {threshold.alert!r}", "name a declared alert"
+    elif threshold.param not in alert.params:
+        params = ", ".join(alert.params) or "none"
+        yield (
+            (*where, "param"),
+            f"alert {alert.alert!r} has no parameter {threshold.param!r}",
+            f"its parameters are: {params}",
+        )
+    elif dashboards.threshold_side(threshold, alert) is None:
+        yield (
+            (*where, "when"),
+            f"cannot tell from {alert.alert}'s expr which side of ${threshold.param} is bad",
+            "set when: above or when: below",
+        )
+
+
+def _query_problems(
+    expr: str, where: Sequence[str | int], declared: set[str], allowed: set[str]
+) -> Iterator[tuple[Sequence[str | int], str, str]]:
+    for name in sorted(set(series.VARIABLE.findall(expr)) - allowed):
+        if not name.startswith("__"):
+            yield (
+                where,
+                f"uses ${name}, which is not a variable of this dashboard",
+                f"add {name!r} to the dashboard's variables, or write the value",
+            )
+    try:
+        names = promql.metric_names(series.parsable(expr))
+    except ValueError as err:
+        yield where, f"invalid PromQL: {err}", "fix the expression"
+        return
+    for name in sorted(names - declared):
+        yield (where, *_undeclared(name))

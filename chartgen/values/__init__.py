@@ -1,0 +1,1 @@
+"""The chart's values: section models, and the values of one chart built from them."""

@@ -1,0 +1,266 @@
+"""The values sections: pydantic models that check values files and define values.schema.json."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+from chartgen.spec.types import (
+    ENV_NAME,
+    HttpPath,
+    ImageRepository,
+    PortRef,
+    PositiveInt,
+    Quantity,
+    Seconds,
+    check_limits_cover_requests,
+)
+from chartgen.values.policy import ServiceNetworkPolicyValues
+from chartgen.values.types import (
+    QUALIFIED_NAME,
+    DurationValue,
+    Labels,
+    LocalObjectReference,
+    ValuesModel,
+)
+
+
+class GlobalValues(BaseModel):
+    """Values shared with a parent chart; other keys may come from the parent and pass."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    imageRegistry: str = Field(
+        description="Registry of every image that does not set its own image.registry."
+    )
+    imagePullSecrets: list[LocalObjectReference] = Field(
+        default_factory=list, description="Existing Secrets used to pull images, by name."
+    )
+
+
+class ImageValues(ValuesModel):
+    """Where a container image comes from."""
+
+    registry: str = Field("", description="Registry; empty uses global.imageRegistry.")
+    repository: ImageRepository = Field(description="Image path inside the registry.")
+    tag: str = Field(
+        "",
+        pattern=r"^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$",
+        json_schema_extra={"not": {"const": "latest"}},
+        description="Image tag, never 'latest'; ignored when a digest is set.",
+    )
+    digest: str = Field(
+        "",
+        pattern=r"^(sha256:[a-f0-9]{64})?$",
+        description="Image digest (sha256:...); pins the image exactly.",
+    )
+    pullPolicy: Literal["Always", "IfNotPresent", "Never"] = Field(
+        "IfNotPresent", description="When the kubelet pulls the image."
+    )
+
+
+class HTTPGetAction(ValuesModel):
+    """An HTTP GET probe."""
+
+    path: HttpPath
+    port: PortRef
+    scheme: Literal["HTTP", "HTTPS"] = "HTTP"
+
+
+class TCPSocketAction(ValuesModel):
+    """A TCP probe."""
+
+    port: PortRef
+
+
+class ExecAction(ValuesModel):
+    """A command probe."""
+
+    command: list[str] = Field(min_length=1)
+
+
+class ProbeValues(ValuesModel):
+    """A Kubernetes probe plus an on/off switch."""
+
+    enabled: bool = Field(description="Render this probe.")
+    httpGet: HTTPGetAction | None = None
+    tcpSocket: TCPSocketAction | None = None
+    exec: ExecAction | None = None
+    initialDelaySeconds: Seconds = Field(description="Seconds before the first check.")
+    periodSeconds: PositiveInt = Field(description="Seconds between checks.")
+    timeoutSeconds: PositiveInt = Field(description="Seconds before a check times out.")
+    failureThreshold: PositiveInt = Field(description="Failures in a row that count.")
+    successThreshold: PositiveInt = Field(description="Successes in a row that count.")
+
+
+class ProbesValues(ValuesModel):
+    """The container's probes; a probe the spec does not declare is absent."""
+
+    liveness: ProbeValues | None = Field(None, description="Restarts the container on failure.")
+    readiness: ProbeValues | None = Field(None, description="Takes the pod out of its Service.")
+    startup: ProbeValues | None = Field(None, description="Holds the other probes until ready.")
+
+
+class RequestsValues(ValuesModel):
+    """What the scheduler reserves; both are required."""
+
+    cpu: Quantity = Field(description="CPU, e.g. 100m; required.")
+    memory: Quantity = Field(description="Memory, e.g. 128Mi; required.")
+
+
+class LimitsValues(ValuesModel):
+    """The most the container may use; memory is required."""
+
+    cpu: Quantity | None = Field(None, description="CPU; optional (above it, CPU throttles).")
+    memory: Quantity = Field(description="Memory; required (above it, the container is killed).")
+
+
+class ResourcesValues(ValuesModel):
+    """Container resource requests and limits."""
+
+    requests: RequestsValues = Field(description="What the scheduler reserves.")
+    limits: LimitsValues = Field(description="The most the container may use.")
+
+    @model_validator(mode="after")
+    def _limits_cover_requests(self) -> ResourcesValues:
+        check_limits_cover_requests(self.requests, self.limits)
+        return self
+
+
+class EnvValue(ValuesModel):
+    """An extra plain environment variable; reference Secrets in the spec, not here."""
+
+    name: str = Field(pattern=ENV_NAME)
+    value: str
+
+
+class ServiceAccountValues(ValuesModel):
+    """The service's ServiceAccount."""
+
+    create: bool = Field(True, description="Create a ServiceAccount for this service.")
+    name: str = Field("", description="Name to use; empty derives it from the release.")
+    annotations: dict[str, str] = Field(default_factory=dict, description="Annotations.")
+    automount: bool = Field(
+        False, description="Mount the API token into the pods (the spec's default)."
+    )
+
+
+class MetricsValues(ValuesModel):
+    """How Prometheus finds the service."""
+
+    scrape: bool = Field(True, description="Add the prometheus.io/* scrape annotations.")
+
+
+class ServiceValues(ValuesModel):
+    """Everything about one service that an environment may change."""
+
+    enabled: bool = Field(True, description="Deploy this service.")
+    workload: Literal["Deployment", "StatefulSet"] = Field(
+        description="Workload kind; a StatefulSet also gets a headless Service."
+    )
+    replicas: int = Field(ge=0, description="Number of pods.")
+    image: ImageValues = Field(description="Container image.")
+    resources: ResourcesValues = Field(description="Requests and limits.")
+    probes: ProbesValues = Field(description="Health probes, each with an on/off switch.")
+    extraEnv: list[EnvValue] = Field(
+        default_factory=list, description="Extra plain environment variables."
+    )
+    metrics: MetricsValues | None = Field(None, description="Prometheus scraping.")
+    podAnnotations: dict[str, str] = Field(default_factory=dict, description="Pod annotations.")
+    podLabels: Labels = Field(default_factory=dict, description="Extra pod labels.")
+    serviceAccount: ServiceAccountValues = Field(
+        default_factory=ServiceAccountValues, description="ServiceAccount settings."
+    )
+    networkPolicy: ServiceNetworkPolicyValues = Field(
+        default_factory=ServiceNetworkPolicyValues, description="This service's NetworkPolicy."
+    )
+    nodeSelector: dict[str, str] = Field(default_factory=dict, description="Node selector.")
+    tolerations: list[dict[str, Any]] = Field(default_factory=list, description="Tolerations.")
+    affinity: dict[str, Any] = Field(default_factory=dict, description="Affinity rules.")
+
+
+class TestsValues(ValuesModel):
+    """The `helm test` pods that reach each service."""
+
+    enabled: bool = Field(True, description="Render the helm test hooks.")
+    image: ImageValues = Field(
+        description="A small image with sh, wget, grep and timeout (busybox)."
+    )
+    resources: ResourcesValues = Field(description="Requests and limits of the test pods.")
+
+
+class RuleConfigMapValues(ValuesModel):
+    """Rule files as ConfigMaps, for the community prometheus chart to mount."""
+
+    enabled: bool = Field(True, description="Render one rules ConfigMap per service.")
+    labels: Labels = Field(
+        default_factory=lambda: {"prometheus_rule": "1"},
+        description="Labels a rules sidecar or your extraConfigmapMounts select on.",
+    )
+
+
+class PrometheusRuleValues(ValuesModel):
+    """The same rules as prometheus-operator PrometheusRule objects."""
+
+    enabled: bool = Field(False, description="Render one PrometheusRule per service.")
+    labels: Labels = Field(
+        default_factory=dict, description="Labels your Prometheus ruleSelector matches."
+    )
+
+
+class RulesValues(ValuesModel):
+    """Where the Prometheus rules go."""
+
+    configMap: RuleConfigMapValues = Field(
+        default_factory=RuleConfigMapValues, description="Rules ConfigMaps."
+    )
+    prometheusRule: PrometheusRuleValues = Field(
+        default_factory=PrometheusRuleValues, description="PrometheusRule objects."
+    )
+
+
+class ServiceMonitorValues(ValuesModel):
+    """prometheus-operator ServiceMonitor objects for the scrape endpoints."""
+
+    enabled: bool = Field(False, description="Render one ServiceMonitor per scraped service.")
+    interval: DurationValue = Field("30s", description="Scrape interval.")
+    labels: Labels = Field(
+        default_factory=dict, description="Labels your Prometheus serviceMonitorSelector matches."
+    )
+
+
+class GrafanaDashboardsValues(ValuesModel):
+    """How the Grafana dashboard sidecar finds the dashboard ConfigMaps."""
+
+    enabled: bool = Field(True, description="Render the dashboard ConfigMaps.")
+    label: str = Field(
+        "grafana_dashboard",
+        pattern=QUALIFIED_NAME,
+        description="Label the sidecar selects on (its sidecar.dashboards.label).",
+    )
+    labelValue: str = Field("1", description="Value of that label (sidecar.dashboards.labelValue).")
+    folderAnnotation: str = Field(
+        "grafana_folder",
+        pattern=f"({QUALIFIED_NAME})|^$",
+        description="Annotation naming the folder (sidecar.dashboards.folderAnnotation); "
+        "empty leaves it out.",
+    )
+    folder: str = Field(description="Grafana folder of the dashboards.")
+
+
+class GrafanaValues(ValuesModel):
+    """Grafana integration."""
+
+    dashboards: GrafanaDashboardsValues = Field(description="Dashboards for the sidecar.")
+
+
+class DashboardValues(ValuesModel):
+    """One dashboard's switch."""
+
+    enabled: bool = Field(True, description="Ship this dashboard.")

@@ -1,0 +1,168 @@
+"""Values sections of the cluster policies every pod gets: security contexts, NetworkPolicies, disruption budgets, spread."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import (
+    Field,
+)
+
+from chartgen.values.types import ValuesModel
+
+
+class SeccompProfileValues(ValuesModel):
+    """The seccomp profile of the pods."""
+
+    type: Literal["RuntimeDefault", "Localhost"] = Field(
+        "RuntimeDefault", description="RuntimeDefault, or Localhost with localhostProfile."
+    )
+    localhostProfile: str | None = None
+
+
+class PodSecurityContextValues(ValuesModel):
+    """Pod securityContext: the restricted Pod Security Standard, which values cannot weaken."""
+
+    runAsNonRoot: Literal[True] = Field(True, description="Refuse to start as root.")
+    runAsUser: int = Field(10001, ge=10000, description="UID, at least 10000 (no host user).")
+    runAsGroup: int = Field(10001, ge=10000, description="GID, at least 10000.")
+    fsGroup: int = Field(10001, ge=10000, description="Group owning mounted volumes.")
+    seccompProfile: SeccompProfileValues = Field(
+        default_factory=SeccompProfileValues, description="Seccomp profile."
+    )
+
+
+class CapabilitiesValues(ValuesModel):
+    """Linux capabilities: all dropped; only NET_BIND_SERVICE may come back."""
+
+    drop: list[Literal["ALL"]] = Field(["ALL"], min_length=1, description="Dropped capabilities.")
+    add: list[Literal["NET_BIND_SERVICE"]] | None = Field(
+        None, description="Added capabilities: at most NET_BIND_SERVICE."
+    )
+
+
+class ContainerSecurityContextValues(ValuesModel):
+    """Container securityContext: the restricted Pod Security Standard, read-only root."""
+
+    allowPrivilegeEscalation: Literal[False] = Field(False, description="No setuid gains.")
+    privileged: Literal[False] = Field(False, description="Never privileged.")
+    readOnlyRootFilesystem: Literal[True] = Field(
+        True, description="Writable paths are emptyDir volumes (/tmp and the spec's)."
+    )
+    capabilities: CapabilitiesValues = Field(
+        default_factory=CapabilitiesValues, description="Linux capabilities."
+    )
+
+
+class LabelSelectorRequirement(ValuesModel):
+    """One matchExpressions entry of a label selector."""
+
+    key: str = Field(min_length=1)
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
+    values: list[str] | None = None
+
+
+class LabelSelector(ValuesModel):
+    """A Kubernetes label selector; empty selects everything."""
+
+    matchLabels: dict[str, str] = Field(default_factory=dict)
+    matchExpressions: list[LabelSelectorRequirement] | None = None
+
+
+class IPBlock(ValuesModel):
+    """An address block of a NetworkPolicy peer."""
+
+    cidr: str = Field(min_length=1)
+    except_: list[str] | None = Field(None, alias="except")
+
+
+class NetworkPolicyPeer(ValuesModel):
+    """Who may talk: pods by label, namespaces by label, or an address block."""
+
+    podSelector: LabelSelector | None = None
+    namespaceSelector: LabelSelector | None = None
+    ipBlock: IPBlock | None = None
+
+
+class NetworkPolicyPort(ValuesModel):
+    """A port of a NetworkPolicy rule."""
+
+    port: int | str
+    protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
+
+
+class PrometheusPeerValues(ValuesModel):
+    """Where Prometheus runs; it may reach every service's metrics port."""
+
+    namespaceSelector: LabelSelector = Field(
+        default_factory=LabelSelector, description="Namespaces of Prometheus; empty: any."
+    )
+    podSelector: LabelSelector = Field(
+        default_factory=lambda: LabelSelector(matchLabels={"app.kubernetes.io/name": "prometheus"}),
+        description="Prometheus pods (the community chart's server).",
+    )
+
+
+class DnsPeerValues(ValuesModel):
+    """The cluster DNS every pod may reach."""
+
+    namespaceSelector: LabelSelector = Field(
+        default_factory=lambda: LabelSelector(
+            matchLabels={"kubernetes.io/metadata.name": "kube-system"}
+        ),
+        description="Namespace of the DNS pods.",
+    )
+    podSelector: LabelSelector = Field(
+        default_factory=lambda: LabelSelector(matchLabels={"k8s-app": "kube-dns"}),
+        description="The DNS pods.",
+    )
+    ports: list[NetworkPolicyPort] = Field(
+        default_factory=lambda: [
+            NetworkPolicyPort(port=53, protocol="UDP"),
+            NetworkPolicyPort(port=53, protocol="TCP"),
+        ],
+        description="DNS ports.",
+    )
+
+
+class NetworkPolicyValues(ValuesModel):
+    """One NetworkPolicy per service: Prometheus scrapes, declared traffic, DNS; nothing else."""
+
+    enabled: bool = Field(True, description="Render the NetworkPolicies.")
+    prometheus: PrometheusPeerValues = Field(
+        default_factory=PrometheusPeerValues, description="Prometheus, admitted to metrics ports."
+    )
+    dns: DnsPeerValues = Field(default_factory=DnsPeerValues, description="Cluster DNS.")
+
+
+class ServiceNetworkPolicyValues(ValuesModel):
+    """What one service's NetworkPolicy admits beyond Prometheus, DNS and the spec's egress."""
+
+    ingressFrom: list[NetworkPolicyPeer] = Field(
+        default_factory=lambda: [NetworkPolicyPeer(podSelector=LabelSelector())],
+        description="Sources admitted on the service ports; the default: pods of the namespace.",
+    )
+    extraIngress: list[dict[str, Any]] = Field(
+        default_factory=list, description="More ingress rules, as Kubernetes writes them."
+    )
+    extraEgress: list[dict[str, Any]] = Field(
+        default_factory=list, description="More egress rules, as Kubernetes writes them."
+    )
+
+
+class PodDisruptionBudgetValues(ValuesModel):
+    """PodDisruptionBudgets of services with two or more replicas."""
+
+    enabled: bool = Field(True, description="Render one for each service of 2 or more replicas.")
+    maxUnavailable: int = Field(1, ge=1, description="Pods a voluntary disruption may take.")
+
+
+class TopologySpreadValues(ValuesModel):
+    """Spread of each service's pods across nodes."""
+
+    enabled: bool = Field(True, description="Render topologySpreadConstraints.")
+    topologyKey: str = Field("kubernetes.io/hostname", min_length=1, description="Node label.")
+    maxSkew: int = Field(1, ge=1, description="Largest allowed difference in pods per node.")
+    whenUnsatisfiable: Literal["ScheduleAnyway", "DoNotSchedule"] = Field(
+        "ScheduleAnyway", description="DoNotSchedule makes the spread a hard rule."
+    )

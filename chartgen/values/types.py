@@ -1,0 +1,131 @@
+"""Types every values section uses: the base model, labels, durations, alert parameters."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    WithJsonSchema,
+)
+
+from chartgen.spec.monitoring import prometheus_duration
+from chartgen.spec.types import (
+    DNS1123_SUBDOMAIN,
+    spec_error,
+)
+
+VALUES_CONFIG = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+# A Prometheus duration, as Go's regexp (and so helm's schema check) can read it.
+DECIMAL_TEXT = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+_DECIMAL_TEXT = re.compile(DECIMAL_TEXT)
+
+
+def _number(value: object) -> int | float | str:
+    """A number, or a decimal given as text (`helm --set x=0.7` passes decimals as strings)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _DECIMAL_TEXT.match(value):
+        return value
+    raise spec_error(f"{value!r} is not a number", "write a number, e.g. 0.5")
+
+
+#: An alert parameter: a number; decimal text too, as helm --set passes it.
+ParamValue = Annotated[
+    int | float | str,
+    PlainValidator(_number),
+    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "pattern": DECIMAL_TEXT}]}),
+]
+
+
+#: A Kubernetes label or annotation key: an optional DNS prefix and '/', then a name.
+QUALIFIED_NAME = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
+
+
+DURATION_PATTERN = r"^(0|([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$"
+
+
+#: A Prometheus duration: checked with a message here, by pattern in the schema.
+DurationValue = Annotated[
+    str,
+    AfterValidator(prometheus_duration),
+    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "minLength": 1}),
+]
+
+
+# Kubernetes label keys and values, as Go's regexp (and so helm's schema check) can read them.
+LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+
+
+LABEL_KEY_PATTERN = rf"^({DNS1123_SUBDOMAIN[1:-1]}/)?{LABEL_NAME}$"
+
+
+LABEL_VALUE_PATTERN = rf"^({LABEL_NAME})?$"
+
+
+_LABEL_KEY = re.compile(LABEL_KEY_PATTERN)
+
+
+_LABEL_VALUE = re.compile(LABEL_VALUE_PATTERN)
+
+
+def _label_key(key: str) -> str:
+    prefix = key.rpartition("/")[0]
+    if not _LABEL_KEY.match(key) or len(prefix) > 253:
+        raise spec_error(
+            f"{key!r} is not a Kubernetes label key",
+            "write name or prefix/name: the name up to 63 letters, digits, '-', '_' or '.', "
+            "starting and ending with a letter or digit; the prefix a DNS name "
+            "(e.g. team or example.com/team)",
+        )
+    return key
+
+
+def _label_value(value: str) -> str:
+    if not _LABEL_VALUE.match(value):
+        raise spec_error(
+            f"{value!r} is not a Kubernetes label value",
+            "use up to 63 letters, digits, '-', '_' or '.', starting and ending with a letter "
+            "or digit (or leave it empty)",
+        )
+    return value
+
+
+#: Kubernetes labels: checked here with a message, and by helm through the schema.
+Labels = Annotated[
+    dict[Annotated[str, AfterValidator(_label_key)], Annotated[str, AfterValidator(_label_value)]],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "propertyNames": {"pattern": LABEL_KEY_PATTERN, "maxLength": 317},
+            "additionalProperties": {"type": "string", "pattern": LABEL_VALUE_PATTERN},
+        }
+    ),
+]
+
+
+class ValuesModel(BaseModel):
+    """Base of every values section: unknown keys are typos and are refused."""
+
+    model_config = VALUES_CONFIG
+
+
+class LocalObjectReference(ValuesModel):
+    """A reference to an object in the release's namespace, by name."""
+
+    name: str = Field(min_length=1)
