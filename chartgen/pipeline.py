@@ -63,10 +63,9 @@ def checked_build(spec: ChartSpec, locate: Locate | None = None) -> Built:
 def prepare(
     spec_paths: Sequence[Path] = (), values_paths: Sequence[Path] = (), *, strict: bool = False
 ) -> Built:
-    """Load spec files (the embedded spec when none), check and build the chart, and check
-    each values file against it, each read and parsed once.
+    """Load, check and build the spec files (the embedded spec when none); check values files.
 
-    Warnings are errors when ``strict``; any error stops with every diagnostic.
+    Each file is read and parsed once. Warnings are errors when ``strict``; any error stops with every diagnostic.
     """
     loaded = load_texts(read_spec_texts(spec_paths))
     built = checked_build(loaded.spec, loaded.sources.locate)

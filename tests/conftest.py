@@ -18,12 +18,6 @@ TOOLS = ROOT / ".tools" / "bin"
 VALUES_FILES = sorted((ROOT / "values").glob("*.yaml"))
 
 
-@pytest.fixture(scope="session", autouse=True)
-def template_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Compiled templates go to a fresh directory per session, not the user's cache."""
-    os.environ["CHARTGEN_CACHE_DIR"] = str(tmp_path_factory.mktemp("template-cache"))
-
-
 def find_tool(name: str) -> str:
     """A tool on PATH or in .tools/bin; a missing tool fails the test, never skips it."""
     found = shutil.which(name) or shutil.which(name, path=str(TOOLS))

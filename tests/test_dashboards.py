@@ -305,9 +305,7 @@ def test_the_psi_field_dashboard_shows_the_seven_gauges_per_pod_and_the_drift(sh
 
 def test_the_aurora_dashboard_shows_fill_rate_rtt_drops_requests_and_provenance(shipped):
     read = {
-        n
-        for e in exprs(shipped["aurora-kpis"])
-        for n in promql.metric_names(series.parsable(e))
+        n for e in exprs(shipped["aurora-kpis"]) for n in promql.metric_names(series.parsable(e))
     }
     assert {
         "treaty:fill_rate:min",
@@ -455,9 +453,7 @@ def test_panels_wrap_at_24_columns_and_rows_stack():
 
 
 def test_recording_rule_labels_are_read_from_their_expression():
-    known = series.catalog(
-        ChartSpec.model_validate(demo_spec(panel({"metric": "api:queue:max"})))
-    )
+    known = series.catalog(ChartSpec.model_validate(demo_spec(panel({"metric": "api:queue:max"}))))
     assert known["api:queue:max"].labels == {"job", "namespace"}
     assert series.output_labels("sum without (pod) (api_queue_depth)", known) is None
     assert series.output_labels("api_queue_depth > 3", known) == {

@@ -105,7 +105,7 @@ def test_preview_refuses_a_threshold_that_is_not_a_number(tmp_path):
     result = run("preview", "--values", values, "--out", tmp_path / "pages")
     assert result.returncode == 1
     assert (
-        f"{values}: error: alerts.PsiFieldPodDrift.threshold is 'high', not a number"
+        f"{values}:3: alerts.PsiFieldPodDrift.threshold: error: 'high' is not a number"
         in result.stderr
     )
     assert not (tmp_path / "pages").exists()

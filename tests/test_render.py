@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 
 import jinja2
 import pytest
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from chartgen.cli import render
 from chartgen.load.sources import HEADER
 from chartgen.pipeline import generate_from_files
-from chartgen.render import environment
+from chartgen.render import environment, render
 from chartgen.render.serialize import helm_escape, yaml_quote
 
 from .conftest import ROOT
-from .specdata import read_tree
 
 
 class TextSnapshot(SingleFileSnapshotExtension):
@@ -45,35 +39,6 @@ def test_the_environment_is_strict_and_does_not_escape():
 
 def test_the_environment_is_built_once():
     assert environment() is environment()
-
-
-def render_with_cache(cache: object, out: object) -> subprocess.CompletedProcess[str]:
-    """``chartgen render`` in its own process, with CHARTGEN_CACHE_DIR set to ``cache``."""
-    env = {**os.environ, "CHARTGEN_CACHE_DIR": str(cache)}
-    command = [sys.executable, "-m", "chartgen", "render", "--out", str(out)]
-    return subprocess.run(command, capture_output=True, text=True, env=env)
-
-
-def test_compiled_templates_are_cached_and_give_the_same_bytes(tmp_path):
-    cache = tmp_path / "cache"
-    committed = read_tree(ROOT / "charts" / "vaultmesh")
-    for run in ("cold", "warm"):
-        shutil.rmtree(cache / "renders", ignore_errors=True)  # render again, not from the cache
-        out = tmp_path / run
-        result = render_with_cache(cache, out)
-        assert result.returncode == 0, result.stderr
-        assert read_tree(out) == committed, run
-    templates = len(list((ROOT / "templates").glob("*.jinja")))
-    assert len(list((cache / "templates").iterdir())) == templates
-
-
-def test_a_cache_that_cannot_be_written_only_costs_time(tmp_path):
-    blocked = tmp_path / "not-a-directory"
-    blocked.write_text("")
-    result = render_with_cache(blocked / "cache", tmp_path / "out")
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
-    assert read_tree(tmp_path / "out") == read_tree(ROOT / "charts" / "vaultmesh")
 
 
 @pytest.mark.parametrize("path", CHART_FILES, ids=FILE_IDS)

@@ -1,4 +1,4 @@
-"""Checks on the spec's monitoring: PromQL parses and reads declared series, names are unique, dashboards refer to what exists."""
+"""Checks on the monitoring: PromQL parses and reads declared series; dashboards refer to it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Names across the spec: where a path points, unique within a kind, not taken by the values model."""
+"""Names across the spec: where a path points, unique per kind, not taken by the values model."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Limits on the built and rendered output: what helm, kubectl and Kubernetes would refuse for its size."""
+"""Limits on the built and rendered output: sizes helm, kubectl and Kubernetes would refuse."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Checks on the spec across objects that a single model cannot see: references, uniqueness, names."""
+"""Checks on the spec across objects that one model cannot see: references, uniqueness."""
 
 from __future__ import annotations
 

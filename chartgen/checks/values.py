@@ -46,13 +46,21 @@ def read_values_files(paths: Sequence[Path]) -> list[ValuesFile]:
         except ChartgenError as err:
             found.append(ValuesFile(str(path), "", {}, tuple(err.diagnostics)))
             continue
-        try:
-            overrides = parse_yaml(name, text, VALUES_SECRET_FIX, what="values file")
-        except ChartgenError as err:
-            found.append(ValuesFile(name, text, {}, tuple(err.diagnostics)))
-            continue
-        found.append(ValuesFile(name, text, overrides))
+        found.append(values_document(name, text))
     return found
+
+
+def values_document(name: str, text: str) -> ValuesFile:
+    """A values document parsed once; its problems kept with it."""
+    try:
+        return ValuesFile(name, text, parse_yaml(name, text, VALUES_SECRET_FIX, "values file"))
+    except ChartgenError as err:
+        return ValuesFile(name, text, {}, tuple(err.diagnostics))
+
+
+def check_values_text(chart: ChartView, name: str, text: str) -> list[Diagnostic]:
+    """Problems of one values document given as text."""
+    return check_values_file(chart, values_document(name, text))
 
 
 def check_values_file(chart: ChartView, document: ValuesFile) -> list[Diagnostic]:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from chartgen.build import ChartView
-from chartgen.checks.values import ValuesFile, helm_merge
+from chartgen.checks.values import ValuesFile, check_values_file, helm_merge
 from chartgen.errors import ChartgenError
 from chartgen.load import SourceFile
 from chartgen.load.diagnostics import validation_diagnostics
@@ -62,9 +62,12 @@ class Release:
 def release_values(chart: ChartView, files: Sequence[ValuesFile] = ()) -> dict[str, Any]:
     """The chart's default values with each values file merged over them, in order, validated.
 
-    Each file has been checked on its own (``pipeline.prepare``), so problems point at its
-    lines; here the files are merged in order, as `helm -f a -f b` does.
+    Each file is checked on its own first, so problems point at its lines; then the files
+    are merged in order, as `helm -f a -f b` does.
     """
+    problems = [p for document in files for p in check_values_file(chart, document)]
+    if any(not problem.warning for problem in problems):
+        raise ChartgenError(problems)
     merged: dict[str, Any] = chart.values.defaults
     for document in files:
         merged = helm_merge(merged, document.overrides)

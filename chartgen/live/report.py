@@ -230,6 +230,7 @@ def _by_rank(item: tuple[str, int]) -> int:
 
 
 def plural(count: int, noun: str) -> str:
+    """A count and its noun, plural unless one."""
     if count == 1:
         return f"1 {noun}"
     return f"{count} {noun[:-1]}ies" if noun.endswith("y") else f"{count} {noun}s"

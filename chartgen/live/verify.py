@@ -2,7 +2,8 @@
 
 Reads the Prometheus HTTP API and compares it with what the chart ships for the release's
 values (chartgen.live.release). The result is a Report: one check per service and kind, each with
-its problems, and the chart's alerts that are pending or firing."""
+its problems, and the chart's alerts that are pending or firing.
+"""
 
 from __future__ import annotations
 

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import difflib
-import types
-import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, ValidationError
-from pydantic.fields import FieldInfo
-from pydantic_core import ErrorDetails
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from pydantic import ValidationError
 
 from chartgen.errors import ChartgenError, Diagnostic, Location, format_loc
 from chartgen.load.diagnostics import validation_diagnostics
-from chartgen.load.hygiene import Loc, document_problems
+from chartgen.load.hygiene import Loc
 from chartgen.load.sources import read_spec_texts
 from chartgen.load.yaml import SourceFile, parse_yaml
 from chartgen.spec import ChartSpec, SpecFile

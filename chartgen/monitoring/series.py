@@ -128,6 +128,7 @@ def _carries(series: Series, label: str) -> bool:
 
 
 def selector(series: Series, variables: Sequence[str], suffix: str = "") -> str:
+    """A selector of the series: its job, and each dashboard variable its labels carry."""
     matchers = [f'job="{series.job}"'] if series.kind != "recording" else []
     matchers += [f'{v}=~"${v}"' for v in variables if _carries(series, v)]
     return f"{series.name}{suffix}{{{', '.join(matchers)}}}" if matchers else series.name + suffix

@@ -1,4 +1,4 @@
-"""The values of one chart: its model (a field per service, alert and dashboard), defaults, docs and schema."""
+"""The values of one chart: its model (a field per service, alert, dashboard), defaults, docs."""
 
 from __future__ import annotations
 

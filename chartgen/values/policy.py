@@ -1,4 +1,4 @@
-"""Values sections of the cluster policies every pod gets: security contexts, NetworkPolicies, disruption budgets, spread."""
+"""Values of the cluster policies every pod gets: security, NetworkPolicies, budgets, spread."""
 
 from __future__ import annotations
 
