@@ -65,7 +65,8 @@ def prepare(
 ) -> Built:
     """Load, check and build the spec files (the embedded spec when none); check values files.
 
-    Each file is read and parsed once. Warnings are errors when ``strict``; any error stops with every diagnostic.
+    Each file is read and parsed once. Warnings are errors when ``strict``; any error stops
+    with every diagnostic.
     """
     loaded = load_texts(read_spec_texts(spec_paths))
     built = checked_build(loaded.spec, loaded.sources.locate)
