@@ -18,6 +18,7 @@ from chartgen.monitoring.rules import (
 from chartgen.spec import ChartSpec, Probe, Service
 from chartgen.spec.service import ALWAYS_WRITABLE
 from chartgen.values.chart import ChartValues, chart_values
+from chartgen.spec.types import LimitsValues, RequestsValues, ResourcesValues
 from chartgen.values.models import (
     DashboardValues,
     ExecAction,
@@ -26,12 +27,9 @@ from chartgen.values.models import (
     GrafanaValues,
     HTTPGetAction,
     ImageValues,
-    LimitsValues,
     MetricsValues,
     ProbesValues,
     ProbeValues,
-    RequestsValues,
-    ResourcesValues,
     ServiceAccountValues,
     ServiceValues,
     TCPSocketAction,
@@ -267,10 +265,7 @@ def service_values(service: Service) -> ServiceValues:
             digest=image.digest or "",
             pullPolicy=image.pullPolicy,
         ),
-        resources=ResourcesValues(
-            requests=RequestsValues(**service.resources.requests.model_dump()),
-            limits=LimitsValues(**service.resources.limits.model_dump()),
-        ),
+        resources=service.resources,
         probes=ProbesValues(
             **{kind: probe_values(probe) for kind, probe in service.probes.items()}
         ),

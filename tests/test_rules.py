@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from chartgen.checks.values import check_values_text
 from chartgen.errors import ChartgenError
 from chartgen.load import load_spec, load_texts
 from chartgen.pipeline import generate, generate_from_files
@@ -329,20 +330,27 @@ def test_a_parameter_may_not_shadow_an_alert_setting():
     ]
 
 
-@pytest.mark.parametrize(
-    ("changes", "where", "kind", "name"),
-    [
-        ({"alert": "Config"}, "alert", "alert", "Config"),
-        (
-            {"expr": "api:errors:rate5m > $json", "params": {"json": 0.5}},
-            "params.json",
-            "parameter",
-            "json",
-        ),
-    ],
-)
-def test_names_the_values_model_keeps_for_itself_are_refused(changes, where, kind, name):
-    assert messages(with_alert(**changes)) == [
-        f"services[0].alerts[0].{where}: {kind} name {name!r} is reserved: the chart's values "
-        "model uses it for itself"
-    ]
+def test_names_pydantic_keeps_for_itself_are_ordinary_names(helm, tmp_path):
+    """Services, alerts and parameters are keys of the values model's mappings, not fields."""
+    alert = with_alert(alert="Config", expr="api:errors:rate5m > $json", params={"json": 0.5})
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(dump_yaml(minimal_spec(alert, minimal_service("schema"))))
+    generated = generate_from_files([spec])
+    out = tmp_path / "demo"
+    write_chart(generated.files, out)
+    values = tmp_path / "env.yaml"
+    values.write_text("services:\n  schema: {replicas: 3}\nalerts:\n  Config: {json: 0.9}\n")
+    assert check_values_text(generated.chart, "env.yaml", values.read_text()) == []
+    result = helm("template", "demo", out, "-f", values)
+    assert result.returncode == 0, result.stderr
+    assert "api:errors:rate5m > 0.9" in result.stdout
+    assert "replicas: 3" in result.stdout
+    values.write_text("services:\n  schemas: {replicas: 3}\n")
+    [problem] = check_values_text(generated.chart, "env.yaml", values.read_text())
+    assert (problem.where.line, problem.where.path, problem.what) == (
+        2,
+        "services.schemas",
+        "unknown field",
+    )
+    assert problem.fix == "did you mean 'schema'? allowed fields here: api, schema"
+    assert helm("template", "demo", out, "-f", values).returncode != 0

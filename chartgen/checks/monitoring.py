@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 
-from chartgen.checks.names import Locate, duplicate_name, first_indexes, reserved
+from chartgen.checks.names import Locate, duplicate_name, first_indexes
 from chartgen.errors import Diagnostic
 from chartgen.monitoring import dashboards, promql, series
 from chartgen.spec import Alert, ChartSpec, Dashboard, Panel, Threshold
@@ -37,12 +37,7 @@ def check_monitoring(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
             unique("recording rule", rule.record, ["services", index, "recordingRules", number])
             known.add(rule.record)
         for number, alert in enumerate(service.alerts):
-            at: list[str | int] = ["services", index, "alerts", number]
-            unique("alert", alert.alert, at)
-            found.extend(reserved("alert", alert.alert, [*at, "alert"], locate))
-            for param in alert.params:
-                found.extend(reserved("parameter", param, [*at, "params", param], locate))
-
+            unique("alert", alert.alert, ["services", index, "alerts", number])
     for index, service in enumerate(spec.services):
         for number, rule in enumerate(service.recordingRules):
             where: list[str | int] = ["services", index, "recordingRules", number]
@@ -114,7 +109,6 @@ def check_dashboards(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
     for index, dashboard in enumerate(spec.dashboards):
         where: list[str | int] = ["dashboards", index]
         found.extend(duplicate_name("dashboards", index, dashboard.name, first_index, locate))
-        found.extend(reserved("dashboard", dashboard.name, [*where, "name"], locate))
         found.extend(
             Diagnostic(locate([*where, *loc]), what, fix)
             for loc, what, fix in _dashboard_problems(dashboard, known, declared, alerts)

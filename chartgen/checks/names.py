@@ -1,27 +1,12 @@
-"""Names across the spec: where a path points, unique per kind, not taken by the values model."""
+"""Names across the spec: where a path points, and unique per kind."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from chartgen.errors import Diagnostic, Location
-from chartgen.values.chart import reserved_name
 
 Locate = Callable[[Sequence[str | int]], Location]
-
-
-def reserved(kind: str, name: str, where: Sequence[str | int], locate: Locate) -> list[Diagnostic]:
-    """An error if a name is one the chart's values cannot hold as a key of its own."""
-    if not reserved_name(name):
-        return []
-    return [
-        Diagnostic(
-            locate(where),
-            f"{kind} name {name!r} is reserved: the chart's values model uses it for itself",
-            "choose another name: schema, json, copy, dict, validate, construct and "
-            "model-*/model_* are taken",
-        )
-    ]
 
 
 def first_indexes(names: Iterable[str]) -> dict[str, int]:

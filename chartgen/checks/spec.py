@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from chartgen import naming
 from chartgen.checks.monitoring import check_dashboards, check_monitoring
-from chartgen.checks.names import Locate, duplicate_name, first_indexes, reserved
+from chartgen.checks.names import Locate, duplicate_name, first_indexes
 from chartgen.errors import Diagnostic
 from chartgen.spec import ChartSpec, Probe, Service
 from chartgen.spec.service import ALWAYS_WRITABLE
@@ -20,7 +20,6 @@ def check_spec(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
     for index, service in enumerate(spec.services):
         where: list[str | int] = ["services", index]
         found.extend(duplicate_name("services", index, service.name, first_index, locate))
-        found.extend(reserved("service", service.name, [*where, "name"], locate))
         found.extend(
             Diagnostic(locate([*where, *loc]), what, fix)
             for loc, what, fix in _service_problems(spec.chart.name, service)

@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from chartgen.build import ChartView
 from chartgen.errors import ChartgenError, Diagnostic, Location, format_loc
 from chartgen.load import SourceFile
 from chartgen.load.diagnostics import validation_diagnostics
 from chartgen.load.sources import read_text
 from chartgen.load.yaml import parse_yaml
+from chartgen.values.models import Values
 
 #: How to fix a credential written in a values file.
 VALUES_SECRET_FIX = (
@@ -69,10 +68,9 @@ def check_values_file(chart: ChartView, document: ValuesFile) -> list[Diagnostic
         return list(document.problems)
     merged = helm_merge(chart.values.defaults, document.overrides)
     source = SourceFile(document.name, document.text, data=merged)
-    try:
-        chart.values.model.model_validate(merged, strict=True)
-    except ValidationError as err:
-        return validation_diagnostics(err, source, chart.values.model)
+    errors = chart.values.errors(merged)
+    if errors:
+        return validation_diagnostics(errors, source, Values)
     return list(_drifting_services(chart, source))
 
 

@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import ValidationError
-
 from chartgen.build import ChartView
 from chartgen.checks.values import ValuesFile, check_values_file, helm_merge
 from chartgen.errors import ChartgenError
@@ -21,6 +19,7 @@ from chartgen.load.diagnostics import validation_diagnostics
 from chartgen.monitoring.promql import duration_seconds
 from chartgen.monitoring.rules import rules_file_name
 from chartgen.spec import ChartSpec
+from chartgen.values.models import Values
 
 RuleType = Literal["recording", "alerting"]
 
@@ -71,11 +70,10 @@ def release_values(chart: ChartView, files: Sequence[ValuesFile] = ()) -> dict[s
     merged: dict[str, Any] = chart.values.defaults
     for document in files:
         merged = helm_merge(merged, document.overrides)
-    try:
-        chart.values.model.model_validate(merged, strict=True)
-    except ValidationError as err:
+    errors = chart.values.errors(merged)
+    if errors:
         together = SourceFile(" + ".join(d.name for d in files), "", merged)
-        raise ChartgenError(validation_diagnostics(err, together, chart.values.model)) from None
+        raise ChartgenError(validation_diagnostics(errors, together, Values))
     return merged
 
 

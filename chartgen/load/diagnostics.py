@@ -6,7 +6,7 @@ import difflib
 import types
 import typing
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
@@ -18,17 +18,17 @@ from chartgen.load.yaml import SourceFile
 
 
 def validation_diagnostics(
-    err: ValidationError, source: SourceFile, model: type[BaseModel]
+    errors: ValidationError | Sequence[ErrorDetails], source: SourceFile, model: type[BaseModel]
 ) -> list[Diagnostic]:
     """Turn pydantic errors into one diagnostic per location, with line and a hint to fix."""
     grouped: dict[Loc, list[ErrorDetails]] = {}
-    for error in err.errors():
+    for error in errors.errors() if isinstance(errors, ValidationError) else errors:
         grouped.setdefault(_data_loc(source.data, error["loc"]), []).append(error)
     out = []
-    for loc, errors in grouped.items():
-        what = " or ".join(dict.fromkeys(_message(e) for e in errors))
+    for loc, at_loc in grouped.items():
+        what = " or ".join(dict.fromkeys(_message(e) for e in at_loc))
         where = Location(source.name, source.line_of(loc), format_loc(loc))
-        out.append(Diagnostic(where, what, _fix(errors[0], model, loc)))
+        out.append(Diagnostic(where, what, _fix(at_loc[0], model, loc)))
     return out
 
 
@@ -91,7 +91,7 @@ def _fix(error: ErrorDetails, model: type[BaseModel], loc: Loc) -> str:
         return str(error["ctx"]["fix"])
     if error["type"] == "extra_forbidden" and parent is not None:
         allowed = [info.alias or field for field, info in parent.model_fields.items()]
-        return _unknown_field_fix(name, allowed)
+        return unknown_field_fix(name, allowed)
     if error["type"] in fixes:
         return fixes[error["type"]]
     info = _field(parent, name) if parent is not None else None
@@ -106,7 +106,8 @@ def _field(model: type[BaseModel], name: str) -> FieldInfo | None:
     return info
 
 
-def _unknown_field_fix(name: str, allowed: list[str]) -> str:
+def unknown_field_fix(name: str, allowed: list[str]) -> str:
+    """How to fix an unknown key: the allowed key it is closest to, and all of them."""
     if name in UNSUPPORTED_FIELDS:
         return f"remove it: {UNSUPPORTED_FIELDS[name]}"
     close = difflib.get_close_matches(name, allowed, n=1)
@@ -115,10 +116,13 @@ def _unknown_field_fix(name: str, allowed: list[str]) -> str:
 
 
 def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
-    """The model class that holds the field at ``loc`` (list indexes skipped)."""
+    """The model class that holds the field at ``loc`` (list indexes and mapping keys skipped)."""
     current: Any = model
     for part in loc:
         if isinstance(part, int):
+            continue
+        if isinstance(current, _Mapping):
+            current = current.model
             continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)):
             return None
@@ -129,11 +133,20 @@ def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
+class _Mapping(NamedTuple):
+    """A field that maps names to models."""
+
+    model: type[BaseModel]
+
+
 def _inner_model(annotation: Any) -> Any:
     """Unwrap Optional, list and unions to the model class inside, if there is one."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     origin = typing.get_origin(annotation)
+    if origin is dict:
+        inner = _inner_model(typing.get_args(annotation)[1])
+        return None if inner is None else _Mapping(inner)
     if origin in (list, tuple, typing.Union, types.UnionType, typing.Annotated):
         for arg in typing.get_args(annotation):
             inner = _inner_model(arg)

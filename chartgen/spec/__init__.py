@@ -15,15 +15,13 @@ from chartgen.spec.service import (
     EgressRule,
     EnvVar,
     Image,
-    Limits,
     MetricsEndpoint,
     Port,
-    Requests,
-    Resources,
     SecretMount,
     SecretRef,
     Service,
 )
+from chartgen.spec.types import LimitsValues, RequestsValues, ResourcesValues
 
 __all__ = [
     "Alert",
@@ -38,7 +36,7 @@ __all__ = [
     "ExecCheck",
     "HttpCheck",
     "Image",
-    "Limits",
+    "LimitsValues",
     "MetricFamily",
     "MetricsEndpoint",
     "Panel",
@@ -46,8 +44,8 @@ __all__ = [
     "Probe",
     "Probes",
     "RecordingRule",
-    "Requests",
-    "Resources",
+    "RequestsValues",
+    "ResourcesValues",
     "Row",
     "SecretMount",
     "SecretRef",

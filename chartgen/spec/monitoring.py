@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -45,8 +46,14 @@ def prometheus_duration(text: str) -> str:
     return text
 
 
+#: A Prometheus duration: checked with a message here, by pattern in JSON Schema (helm's too).
 Duration = Annotated[
-    str, AfterValidator(prometheus_duration), Field(description="e.g. 30s, 5m, 1h30m.")
+    str,
+    AfterValidator(prometheus_duration),
+    WithJsonSchema(
+        {"type": "string", "pattern": f"^(0|{DURATION.pattern[1:-1]})$", "minLength": 1}
+    ),
+    Field(description="e.g. 30s, 5m, 1h30m."),
 ]
 MetricName = Annotated[
     str,

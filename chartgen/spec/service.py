@@ -20,11 +20,10 @@ from chartgen.spec.types import (
     PortName,
     PortNumber,
     PortRef,
-    Quantity,
+    ResourcesValues,
     SecretKey,
     SecretName,
     ServiceName,
-    check_limits_cover_requests,
     exactly_one,
     spec_error,
 )
@@ -63,38 +62,6 @@ class Port(BaseModel):
     name: PortName
     port: PortNumber
     protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
-
-
-class Requests(BaseModel):
-    """What the scheduler reserves: both CPU and memory, so placement sees the real size."""
-
-    model_config = STRICT_CONFIG
-
-    cpu: Quantity
-    memory: Quantity
-
-
-class Limits(BaseModel):
-    """The most the container may use: memory always; CPU optional (it throttles)."""
-
-    model_config = STRICT_CONFIG
-
-    cpu: Quantity | None = None
-    memory: Quantity
-
-
-class Resources(BaseModel):
-    """Requests and limits of the container; every container declares both."""
-
-    model_config = STRICT_CONFIG
-
-    requests: Requests
-    limits: Limits
-
-    @model_validator(mode="after")
-    def _limits_cover_requests(self) -> Resources:
-        check_limits_cover_requests(self.requests, self.limits)
-        return self
 
 
 class SecretRef(BaseModel):
@@ -196,7 +163,7 @@ class Service(BaseModel):
     )
     replicas: int = Field(1, ge=0)
     ports: list[Port] = Field(min_length=1)
-    resources: Resources
+    resources: ResourcesValues
     env: list[EnvVar] = []
     secretMounts: list[SecretMount] = []
     writablePaths: list[AbsolutePath] = Field(

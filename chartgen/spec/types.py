@@ -1,12 +1,19 @@
-"""Constrained scalar types shared by the spec and values models."""
+"""Constrained types shared by the spec and values models: scalars, and resources."""
 
 from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Protocol
+from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 #: Every spec and values model rejects unknown fields and is immutable once validated.
@@ -135,21 +142,40 @@ def quantity_value(text: str) -> Decimal:
     return Decimal(match.group(1)) * _QUANTITY_SUFFIXES[match.group(2)]
 
 
-class _Quantities(Protocol):
-    @property
-    def cpu(self) -> str | None: ...
+class RequestsValues(BaseModel):
+    """What the scheduler reserves; both are required."""
 
-    @property
-    def memory(self) -> str | None: ...
+    model_config = STRICT_CONFIG
+
+    cpu: Quantity = Field(description="CPU, e.g. 100m; required.")
+    memory: Quantity = Field(description="Memory, e.g. 128Mi; required.")
 
 
-def check_limits_cover_requests(requests: _Quantities, limits: _Quantities) -> None:
-    """Raise a spec error if a limit is below its request (Kubernetes refuses the pod)."""
-    for kind in ("cpu", "memory"):
-        request, limit = getattr(requests, kind), getattr(limits, kind)
-        if request and limit and quantity_value(limit) < quantity_value(request):
-            raise spec_error(
-                f"limits.{kind} {limit} is below requests.{kind} {request}; "
-                "Kubernetes refuses such a pod",
-                f"raise limits.{kind} to at least {request}, or lower the request",
-            )
+class LimitsValues(BaseModel):
+    """The most the container may use; memory is required."""
+
+    model_config = STRICT_CONFIG
+
+    cpu: Quantity | None = Field(None, description="CPU; optional (above it, CPU throttles).")
+    memory: Quantity = Field(description="Memory; required (above it, the container is killed).")
+
+
+class ResourcesValues(BaseModel):
+    """Container resource requests and limits."""
+
+    model_config = STRICT_CONFIG
+
+    requests: RequestsValues = Field(description="What the scheduler reserves.")
+    limits: LimitsValues = Field(description="The most the container may use.")
+
+    @model_validator(mode="after")
+    def _limits_cover_requests(self) -> ResourcesValues:
+        for kind in ("cpu", "memory"):
+            request, limit = getattr(self.requests, kind), getattr(self.limits, kind)
+            if request and limit and quantity_value(limit) < quantity_value(request):
+                raise spec_error(
+                    f"limits.{kind} {limit} is below requests.{kind} {request}; "
+                    "Kubernetes refuses such a pod",
+                    f"raise limits.{kind} to at least {request}, or lower the request",
+                )
+        return self

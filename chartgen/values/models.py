@@ -1,4 +1,4 @@
-"""The values sections: pydantic models that check values files and define values.schema.json."""
+"""The values model: pydantic models that check values files and define values.schema.json."""
 
 from __future__ import annotations
 
@@ -8,25 +8,33 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    model_validator,
 )
 
+from chartgen.spec.monitoring import Duration
 from chartgen.spec.types import (
     ENV_NAME,
+    IMAGE_DIGEST,
+    IMAGE_TAG,
     HttpPath,
     ImageRepository,
     PortRef,
     PositiveInt,
-    Quantity,
+    ResourcesValues,
     Seconds,
-    check_limits_cover_requests,
 )
-from chartgen.values.policy import ServiceNetworkPolicyValues
+from chartgen.values.policy import (
+    ContainerSecurityContextValues,
+    NetworkPolicyValues,
+    PodDisruptionBudgetValues,
+    PodSecurityContextValues,
+    ServiceNetworkPolicyValues,
+    TopologySpreadValues,
+)
 from chartgen.values.types import (
-    QUALIFIED_NAME,
-    DurationValue,
+    LABEL_KEY_PATTERN,
     Labels,
     LocalObjectReference,
+    ParamValue,
     ValuesModel,
 )
 
@@ -51,13 +59,13 @@ class ImageValues(ValuesModel):
     repository: ImageRepository = Field(description="Image path inside the registry.")
     tag: str = Field(
         "",
-        pattern=r"^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$",
+        pattern=f"^({IMAGE_TAG[1:-1]})?$",
         json_schema_extra={"not": {"const": "latest"}},
         description="Image tag, never 'latest'; ignored when a digest is set.",
     )
     digest: str = Field(
         "",
-        pattern=r"^(sha256:[a-f0-9]{64})?$",
+        pattern=f"^({IMAGE_DIGEST[1:-1]})?$",
         description="Image digest (sha256:...); pins the image exactly.",
     )
     pullPolicy: Literal["Always", "IfNotPresent", "Never"] = Field(
@@ -105,32 +113,6 @@ class ProbesValues(ValuesModel):
     liveness: ProbeValues | None = Field(None, description="Restarts the container on failure.")
     readiness: ProbeValues | None = Field(None, description="Takes the pod out of its Service.")
     startup: ProbeValues | None = Field(None, description="Holds the other probes until ready.")
-
-
-class RequestsValues(ValuesModel):
-    """What the scheduler reserves; both are required."""
-
-    cpu: Quantity = Field(description="CPU, e.g. 100m; required.")
-    memory: Quantity = Field(description="Memory, e.g. 128Mi; required.")
-
-
-class LimitsValues(ValuesModel):
-    """The most the container may use; memory is required."""
-
-    cpu: Quantity | None = Field(None, description="CPU; optional (above it, CPU throttles).")
-    memory: Quantity = Field(description="Memory; required (above it, the container is killed).")
-
-
-class ResourcesValues(ValuesModel):
-    """Container resource requests and limits."""
-
-    requests: RequestsValues = Field(description="What the scheduler reserves.")
-    limits: LimitsValues = Field(description="The most the container may use.")
-
-    @model_validator(mode="after")
-    def _limits_cover_requests(self) -> ResourcesValues:
-        check_limits_cover_requests(self.requests, self.limits)
-        return self
 
 
 class EnvValue(ValuesModel):
@@ -229,7 +211,7 @@ class ServiceMonitorValues(ValuesModel):
     """prometheus-operator ServiceMonitor objects for the scrape endpoints."""
 
     enabled: bool = Field(False, description="Render one ServiceMonitor per scraped service.")
-    interval: DurationValue = Field("30s", description="Scrape interval.")
+    interval: Duration = Field("30s", description="Scrape interval.")
     labels: Labels = Field(
         default_factory=dict, description="Labels your Prometheus serviceMonitorSelector matches."
     )
@@ -241,13 +223,13 @@ class GrafanaDashboardsValues(ValuesModel):
     enabled: bool = Field(True, description="Render the dashboard ConfigMaps.")
     label: str = Field(
         "grafana_dashboard",
-        pattern=QUALIFIED_NAME,
+        pattern=LABEL_KEY_PATTERN,
         description="Label the sidecar selects on (its sidecar.dashboards.label).",
     )
     labelValue: str = Field("1", description="Value of that label (sidecar.dashboards.labelValue).")
     folderAnnotation: str = Field(
         "grafana_folder",
-        pattern=f"({QUALIFIED_NAME})|^$",
+        pattern=f"({LABEL_KEY_PATTERN})|^$",
         description="Annotation naming the folder (sidecar.dashboards.folderAnnotation); "
         "empty leaves it out.",
     )
@@ -264,3 +246,61 @@ class DashboardValues(ValuesModel):
     """One dashboard's switch."""
 
     enabled: bool = Field(True, description="Ship this dashboard.")
+
+
+class AlertValues(ValuesModel):
+    """One alert's settings; its other keys are the parameters of its expr."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, ParamValue] = Field(init=False)
+
+    enabled: bool = Field(description="Ship this alert.")
+    severity: Literal["info", "warning", "critical"] = Field(
+        description="Severity label; routes the notification."
+    )
+    for_: Duration = Field(
+        alias="for", description="How long the condition holds before the alert fires."
+    )
+
+
+# Services, alerts and dashboards are keyed by their spec names, which vary from chart to
+# chart: chartgen.values.chart checks those names and writes them into the schema. The
+# grafana and dashboards sections exist only when the spec has dashboards.
+class Values(ValuesModel):
+    """Values of the chart."""
+
+    global_: GlobalValues = Field(alias="global", description="Values shared with parent charts.")
+    enabled: bool | None = Field(None, description="Set by a parent chart's condition.")
+    nameOverride: str = Field("", description="Replaces the chart name in object names.")
+    fullnameOverride: str = Field("", description="Replaces the whole object name prefix.")
+    commonLabels: Labels = Field(default_factory=dict, description="Labels added to every object.")
+    podSecurityContext: PodSecurityContextValues = Field(
+        default_factory=PodSecurityContextValues,
+        description="Pod securityContext of every pod (restricted profile).",
+    )
+    securityContext: ContainerSecurityContextValues = Field(
+        default_factory=ContainerSecurityContextValues,
+        description="Container securityContext of every container (restricted profile).",
+    )
+    networkPolicy: NetworkPolicyValues = Field(
+        default_factory=NetworkPolicyValues, description="NetworkPolicies."
+    )
+    podDisruptionBudget: PodDisruptionBudgetValues = Field(
+        default_factory=PodDisruptionBudgetValues, description="PodDisruptionBudgets."
+    )
+    topologySpread: TopologySpreadValues = Field(
+        default_factory=TopologySpreadValues, description="Spread of pods over nodes."
+    )
+    services: dict[str, ServiceValues] = Field(description="The services, by name.")
+    rules: RulesValues = Field(default_factory=RulesValues, description="Prometheus rules.")
+    serviceMonitor: ServiceMonitorValues = Field(
+        default_factory=ServiceMonitorValues, description="ServiceMonitor objects."
+    )
+    alerts: dict[str, AlertValues] = Field(
+        description="Each alert: enabled, severity, for, and its thresholds."
+    )
+    grafana: GrafanaValues | None = Field(None, description="Grafana dashboard sidecar.")
+    dashboards: dict[str, DashboardValues] | None = Field(
+        None, description="Each dashboard: enabled."
+    )
+    tests: TestsValues = Field(description="helm test hooks.")

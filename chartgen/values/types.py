@@ -1,4 +1,4 @@
-"""Types every values section uses: the base model, labels, durations, alert parameters."""
+"""Types every values section uses: the base model, labels, alert parameters."""
 
 from __future__ import annotations
 
@@ -14,11 +14,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from chartgen.spec.monitoring import prometheus_duration
-from chartgen.spec.types import (
-    DNS1123_SUBDOMAIN,
-    spec_error,
-)
+from chartgen.spec.types import DNS1123_SUBDOMAIN, spec_error
 
 VALUES_CONFIG = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -26,7 +22,7 @@ VALUES_CONFIG = ConfigDict(extra="forbid", populate_by_name=True)
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
-# A Prometheus duration, as Go's regexp (and so helm's schema check) can read it.
+# A decimal number as text, as Go's regexp (and so helm's schema check) can read it.
 DECIMAL_TEXT = r"^-?[0-9]+(\.[0-9]+)?$"
 
 
@@ -47,24 +43,6 @@ ParamValue = Annotated[
     int | float | str,
     PlainValidator(_number),
     WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "pattern": DECIMAL_TEXT}]}),
-]
-
-
-#: A Kubernetes label or annotation key: an optional DNS prefix and '/', then a name.
-QUALIFIED_NAME = (
-    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
-)
-
-
-DURATION_PATTERN = r"^(0|([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$"
-
-
-#: A Prometheus duration: checked with a message here, by pattern in the schema.
-DurationValue = Annotated[
-    str,
-    AfterValidator(prometheus_duration),
-    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "minLength": 1}),
 ]
 
 
