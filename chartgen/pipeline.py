@@ -12,13 +12,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from chartgen.build import ChartView, build
+from chartgen.checks.names import Locate
 from chartgen.checks.output import (
     check_dashboard_sizes,
     check_file_size,
     check_rule_sizes,
     raise_for_errors,
 )
-from chartgen.checks.spec import Locate, check_spec
+from chartgen.checks.spec import check_spec
 from chartgen.checks.values import ValuesFile, check_values_file, read_values_files
 from chartgen.errors import ChartgenError, Diagnostic, Location, format_loc
 from chartgen.load import load_texts

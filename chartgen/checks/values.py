@@ -13,10 +13,9 @@ from typing import Any
 
 from chartgen.build import ChartView
 from chartgen.errors import ChartgenError, Diagnostic, Location, format_loc
-from chartgen.load import SourceFile
 from chartgen.load.diagnostics import validation_diagnostics
 from chartgen.load.sources import read_text
-from chartgen.load.yaml import parse_yaml
+from chartgen.load.yaml import SourceFile, parse_yaml
 from chartgen.values.models import Values
 
 #: How to fix a credential written in a values file.

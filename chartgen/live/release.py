@@ -14,8 +14,8 @@ from typing import Any, Literal
 from chartgen.build import ChartView
 from chartgen.checks.values import ValuesFile, check_values_file, helm_merge
 from chartgen.errors import ChartgenError
-from chartgen.load import SourceFile
 from chartgen.load.diagnostics import validation_diagnostics
+from chartgen.load.yaml import SourceFile
 from chartgen.monitoring.promql import duration_seconds
 from chartgen.monitoring.rules import rules_file_name
 from chartgen.spec import ChartSpec

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,7 +84,11 @@ class ChartValues:
             for key in _DASHBOARD_SECTIONS:
                 if key not in data:
                     yield _error("missing", (key,), f"add {key!r}")
-        sections = {"services": self.services, "alerts": self.alerts, "dashboards": self.dashboards}
+        sections: dict[str, Mapping[str, object] | None] = {
+            "services": self.services,
+            "alerts": self.alerts,
+            "dashboards": self.dashboards,
+        }
         for section, names in sections.items():
             if names is not None:
                 yield from _key_errors(data.get(section), (section,), list(names), list(names))
