@@ -147,7 +147,7 @@ def preview(specs: tuple[Path, ...], out: Path, values_file: Path | None) -> Non
         raise ChartgenError.single(
             "the spec declares no dashboards", fix="add dashboards: to the spec"
         )
-    params = alert_params(release_values(built.chart, built.values))
+    params = alert_params(release_values(built))
     files = preview_files(built.chart.dashboards, params)
     write_pages(files, out)
     click.echo(f"wrote {len(files)} pages to {out}: open {out / 'index.html'}")
@@ -242,7 +242,7 @@ def verify(
         api = PrometheusAPI(prometheus_url, timeout=timeout, retries=retries)
         built = prepare(specs, values_files)
         print_diagnostics(built.warnings)
-        expected = release(built.spec, release_values(built.chart, built.values))
+        expected = release(built.spec, release_values(built))
         families = sum(len(s.families) for s in expected.services)
         values = "values " + ", ".join(map(str, values_files)) if values_files else "default values"
         progress(

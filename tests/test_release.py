@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from chartgen.checks.values import read_values_files
 from chartgen.errors import ChartgenError
 from chartgen.live.release import release, release_values
 from chartgen.monitoring.promql import duration_seconds
@@ -47,7 +46,7 @@ def shipped_by_helm(helm, chart, values_files) -> set[tuple]:
 
 
 def expected_by_release(built, values_files) -> set[tuple]:
-    shipped = release(built.spec, release_values(built.chart, read_values_files(values_files)))
+    shipped = release(built.spec, release_values(prepare(values_paths=values_files)))
     return {(r.group, r.type, r.name, r.severity, r.for_seconds) for r in shipped.rules}
 
 
@@ -94,7 +93,7 @@ def test_the_expected_rules_are_the_rules_helm_renders(helm, default_chart, buil
 
 
 def test_the_default_release_scrapes_the_three_services_with_19_families(built):
-    shipped = release(built.spec, release_values(built.chart))
+    shipped = release(built.spec, release_values(built))
     assert [(s.name, s.replicas, len(s.families)) for s in shipped.services] == [
         ("scheduler", 1, 6),
         ("psi-field", 2, 7),
@@ -116,7 +115,7 @@ def test_the_default_release_scrapes_the_three_services_with_19_families(built):
 def test_a_disabled_service_is_not_expected_to_be_scraped(built, tmp_path):
     override = tmp_path / "off.yaml"
     override.write_text(dump_yaml({"services": {"psi-field": {"enabled": False}}}))
-    shipped = release(built.spec, release_values(built.chart, read_values_files([override])))
+    shipped = release(built.spec, release_values(prepare(values_paths=[override])))
     assert [s.name for s in shipped.services] == ["scheduler", "treaty"]
 
 
@@ -124,7 +123,7 @@ def test_later_values_files_win(built, tmp_path):
     first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
     first.write_text(dump_yaml({"alerts": {"TreatyRttHigh": {"severity": "critical"}}}))
     second.write_text(dump_yaml({"alerts": {"TreatyRttHigh": {"severity": "info"}}}))
-    values = release_values(built.chart, read_values_files([first, second]))
+    values = release_values(prepare(values_paths=[first, second]))
     assert values["alerts"]["TreatyRttHigh"]["severity"] == "info"
     assert values["alerts"]["TreatyRttHigh"]["for"] == "10m"
 
@@ -134,7 +133,7 @@ def test_a_bad_value_is_reported_at_its_file_and_line(built, tmp_path):
     good.write_text("services:\n  scheduler:\n    replicas: 2\n")
     bad.write_text("services:\n  treaty:\n    replicas: two\n    replcas: 1\n")
     with pytest.raises(ChartgenError) as caught:
-        release_values(built.chart, read_values_files([bad, good]))
+        release_values(prepare(values_paths=[bad, good]))
     found = [(str(d.where), d.what) for d in caught.value.diagnostics]
     assert found == [
         (
@@ -149,7 +148,7 @@ def test_a_values_file_that_is_not_a_mapping_is_refused(built, tmp_path):
     bad = tmp_path / "list.yaml"
     bad.write_text("- a\n- b\n")
     with pytest.raises(ChartgenError) as caught:
-        release_values(built.chart, read_values_files([bad]))
+        release_values(prepare(values_paths=[bad]))
     [diagnostic] = caught.value.diagnostics
     assert diagnostic.what == "a values file must be a mapping, found list"
 
@@ -158,8 +157,8 @@ def test_a_service_prometheus_does_not_scrape_is_not_expected_to_have_targets(bu
     unscraped = {"services": {"treaty": {"metrics": {"scrape": False}}}}
     override = tmp_path / "unscraped.yaml"
     override.write_text(dump_yaml(unscraped))
-    shipped = release(built.spec, release_values(built.chart, read_values_files([override])))
+    shipped = release(built.spec, release_values(prepare(values_paths=[override])))
     assert [s.name for s in shipped.services] == ["scheduler", "psi-field"]
     override.write_text(dump_yaml({**unscraped, "serviceMonitor": {"enabled": True}}))
-    shipped = release(built.spec, release_values(built.chart, read_values_files([override])))
+    shipped = release(built.spec, release_values(prepare(values_paths=[override])))
     assert [s.name for s in shipped.services] == ["scheduler", "psi-field", "treaty"]

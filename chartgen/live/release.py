@@ -7,17 +7,16 @@ the chart's templates, and a test holds it to what `helm template` renders.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from chartgen.build import ChartView
-from chartgen.checks.values import ValuesFile, check_values_file, helm_merge
+from chartgen.checks.values import helm_merge
 from chartgen.errors import ChartgenError
 from chartgen.load.diagnostics import validation_diagnostics
 from chartgen.load.yaml import SourceFile
 from chartgen.monitoring.promql import duration_seconds
 from chartgen.monitoring.rules import rules_file_name
+from chartgen.pipeline import Built
 from chartgen.spec import ChartSpec
 from chartgen.values.models import Values
 
@@ -58,21 +57,18 @@ class Release:
     groups: dict[str, str]
 
 
-def release_values(chart: ChartView, files: Sequence[ValuesFile] = ()) -> dict[str, Any]:
-    """The chart's default values with each values file merged over them, in order, validated.
+def release_values(built: Built) -> dict[str, Any]:
+    """The chart's default values with the checked values files merged over them, in order.
 
-    Each file is checked on its own first, so problems point at its lines; then the files
-    are merged in order, as `helm -f a -f b` does.
+    ``prepare`` checked each file on its own, so that problems point at its lines; the
+    merge of them all, as `helm -f a -f b` does it, is checked here.
     """
-    problems = [p for document in files for p in check_values_file(chart, document)]
-    if any(not problem.warning for problem in problems):
-        raise ChartgenError(problems)
-    merged: dict[str, Any] = chart.values.defaults
-    for document in files:
+    merged: dict[str, Any] = built.chart.values.defaults
+    for document in built.values:
         merged = helm_merge(merged, document.overrides)
-    errors = chart.values.errors(merged)
+    errors = built.chart.values.errors(merged)
     if errors:
-        together = SourceFile(" + ".join(d.name for d in files), "", merged)
+        together = SourceFile(" + ".join(d.name for d in built.values), "", merged)
         raise ChartgenError(validation_diagnostics(errors, together, Values))
     return merged
 
