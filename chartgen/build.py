@@ -8,17 +8,12 @@ from typing import Any
 from chartgen.monitoring.dashboards import DashboardView, dashboard_views
 from chartgen.monitoring.docs import MonitoringDocs, monitoring_docs
 from chartgen.monitoring.helmtest import metrics_check_script
-from chartgen.monitoring.rules import (
-    RulesView,
-    alert_values,
-    all_alerts,
-    promtool_tests,
-    rules_view,
-)
+from chartgen.monitoring.params import alert_values
+from chartgen.monitoring.rules import RulesView, all_alerts, promtool_tests, rules_view
 from chartgen.spec import ChartSpec, Probe, Service
 from chartgen.spec.service import ALWAYS_WRITABLE
-from chartgen.values.chart import ChartValues, chart_values
 from chartgen.spec.types import LimitsValues, RequestsValues, ResourcesValues
+from chartgen.values.chart import ChartValues, chart_values
 from chartgen.values.models import (
     DashboardValues,
     ExecAction,

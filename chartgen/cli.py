@@ -138,8 +138,9 @@ class _Counted:
 def preview(specs: tuple[Path, ...], out: Path, values_file: Path | None) -> None:
     """Write a static HTML page per dashboard: its layout, panels, queries and thresholds."""
     from chartgen.live.release import release_values  # noqa: PLC0415
+    from chartgen.monitoring.params import alert_params  # noqa: PLC0415
     from chartgen.pipeline import prepare  # noqa: PLC0415
-    from chartgen.preview import alert_params, preview_files, write_pages  # noqa: PLC0415
+    from chartgen.preview import preview_files, write_pages  # noqa: PLC0415
 
     built = prepare(specs, [values_file] if values_file else [])
     print_diagnostics(built.warnings)

@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import json
+import re
 from html.parser import HTMLParser
 
+from ruamel.yaml import YAML
+
+from chartgen.pipeline import generate
+from chartgen.spec import ChartSpec
+
 from .conftest import ROOT
+from .rulefiles import rule_files
 from .specdata import dump_yaml, minimal_service, minimal_spec
 from .test_cli import run
-from .test_dashboards import NAMES
+from .test_dashboards import NAMES, dashboard_configmaps, demo_spec, panel
+
+#: Alert parameters, smallest first, and how Helm's toJson writes them: str() writes the first
+#: three 1e-07, 1e-05 and 5.0, and int() the last in 22 digits.
+AS_HELM_WRITES = {
+    "tinier": (1e-07, "1e-7"),
+    "tiny": (1e-05, "0.00001"),
+    "five": (5.0, "5"),
+    "huge": (1e21, "1e+21"),
+}
 
 
 class PageReader(HTMLParser):
@@ -124,3 +140,29 @@ def test_chromium_lays_out_every_panel_without_overlap(chromium, tmp_path):
         ]
         assert [p["type"] for p in page.panels] == [p["type"] for p in panels if p["type"] != "row"]
         assert page.rows == [p["title"] for p in panels if p["type"] == "row"]
+
+
+def test_an_alert_threshold_reads_in_the_preview_as_helm_writes_it(helm, tmp_path):
+    thresholds = [{"alert": "ApiQueueDeep", "param": name} for name in AS_HELM_WRITES]
+    spec = demo_spec(panel({"metric": "api_queue_depth"}, thresholds=thresholds))
+    [alert] = spec["services"][0]["alerts"]
+    alert["params"] = {name: value for name, (value, _) in AS_HELM_WRITES.items()}
+    alert["expr"] = " or ".join(f"api_queue_depth > ${name}" for name in AS_HELM_WRITES)
+    (tmp_path / "spec.yaml").write_text(dump_yaml(spec))
+    assert (
+        run("render", "--spec", tmp_path / "spec.yaml", "--out", tmp_path / "demo").returncode == 0
+    )
+    assert run("preview", "--spec", tmp_path / "spec.yaml", "--out", tmp_path).returncode == 0
+    [configmap] = dashboard_configmaps(helm, tmp_path / "demo").values()
+    [shipped] = configmap["data"].values()
+    [view] = generate(ChartSpec.model_validate(spec)).chart.dashboards
+    assert shipped + "\n" == view.with_values()
+    written = [text for _, text in AS_HELM_WRITES.values()]
+    assert re.findall(r'"value": ([^\s,]+)', shipped) == ["null", *written]
+    page = (tmp_path / "api.html").read_text()
+    assert re.findall(r'class="step"[^>]*>([^<]*)<', page) == ["base", *written]
+    # the rule spells some otherwise ({{ $alert.tiny }} prints 1e-05), the same number
+    [rules] = rule_files(helm("template", "demo", tmp_path / "demo").stdout).values()
+    [rule] = YAML(typ="safe").load(rules)["groups"][1]["rules"]
+    numbers = [float(n) for n in re.findall(r"> (\S+)", rule["expr"])]
+    assert numbers == [value for value, _ in AS_HELM_WRITES.values()]

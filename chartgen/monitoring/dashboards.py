@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chartgen.load.sources import HEADER
-from chartgen.monitoring import promql
+from chartgen.monitoring import params
 from chartgen.monitoring.series import Series, catalog, panel_queries, panel_unit, read, selector
 from chartgen.render.serialize import to_json
 from chartgen.spec import Alert, ChartSpec, Dashboard, Panel, Threshold
@@ -27,12 +27,6 @@ UID_LENGTH = 40  # Grafana refuses longer uids
 SEVERITY_COLORS = {"info": "blue", "warning": "orange", "critical": "red"}
 
 
-SLOT_PREFIX = "@chartgen:alerts."
-
-
-SLOT = re.compile(r'"@chartgen:alerts\.([A-Za-z0-9]+)\.([A-Za-z0-9]+)"')
-
-
 #: kubectl apply keeps the whole object in an annotation; annotations hold 256 KiB in all.
 APPLY_ANNOTATION_LIMIT = 262_144
 
@@ -45,15 +39,6 @@ METADATA_ALLOWANCE = 2_048
 
 
 @dataclass(frozen=True)
-class Slot:
-    """A threshold that follows an alert parameter's value: alerts.<alert>.<param>."""
-
-    alert: str
-    param: str
-    default: float | int
-
-
-@dataclass(frozen=True)
 class DashboardView:
     """A dashboard as the chart ships it: JSON text whose alert thresholds are slots."""
 
@@ -62,12 +47,12 @@ class DashboardView:
     uid: str
     file_name: str
     text: str
-    slots: tuple[Slot, ...]
+    slots: tuple[params.Slot, ...]
 
     def with_values(self, values: Mapping[tuple[str, str], float | int] | None = None) -> str:
         """The JSON text with each slot filled as the ConfigMap template does (default: spec)."""
         given = {(s.alert, s.param): s.default for s in self.slots} | dict(values or {})
-        return SLOT.sub(lambda m: promql.format_number(given[m.group(1), m.group(2)]), self.text)
+        return params.fill(self.text, lambda alert, p: params.format_number(given[alert, p]))
 
 
 def uid(chart: str, name: str) -> str:
@@ -104,7 +89,7 @@ def threshold_steps(
         default: float | int
         if alert is not None:
             default = alert.params[threshold.param]
-            value: Any = f"{SLOT_PREFIX}{alert.alert}.{threshold.param}"
+            value: Any = params.slot(alert.alert, threshold.param)
             color = threshold.color or SEVERITY_COLORS[alert.severity]
         else:
             default = value = threshold.value or 0
@@ -388,8 +373,6 @@ def dashboard_views(spec: ChartSpec) -> tuple[DashboardView, ...]:
     views = []
     for dashboard in spec.dashboards:
         text = dashboard_text(dashboard_json(spec.chart.name, dashboard, known, alerts))
-        used = dict.fromkeys((m.group(1), m.group(2)) for m in SLOT.finditer(text))
-        slots = tuple(Slot(a, p, alerts[a].params[p]) for a, p in used)
         views.append(
             DashboardView(
                 name=dashboard.name,
@@ -397,7 +380,7 @@ def dashboard_views(spec: ChartSpec) -> tuple[DashboardView, ...]:
                 uid=uid(spec.chart.name, dashboard.name),
                 file_name=f"dashboards/{dashboard.name}.json",
                 text=text,
-                slots=slots,
+                slots=params.slots(text, alerts),
             )
         )
     return tuple(views)

@@ -6,6 +6,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
+from chartgen.monitoring.params import format_number
 from chartgen.monitoring.rules import has_rules
 from chartgen.naming import rules_configmap_name
 from chartgen.render.serialize import to_yaml
@@ -83,7 +84,7 @@ def monitoring_docs(spec: ChartSpec) -> MonitoringDocs:
                 alert=a.alert,
                 severity=a.severity,
                 for_=a.for_,
-                params=tuple(f"{name}={value}" for name, value in a.params.items()),
+                params=tuple(f"{name}={format_number(value)}" for name, value in a.params.items()),
                 expr=a.expr,
                 summary=a.summary,
                 runbook=a.runbook,

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 
 import promql_parser
 
+from chartgen.monitoring.params import format_number
+
 #: A named parameter inside an alert expression, e.g. ``> $threshold``.
 PARAM = re.compile(r"\$([a-z][a-zA-Z0-9]*)")
 #: Series Prometheus itself writes: always there to be read, never declared by a service.
@@ -31,13 +33,6 @@ def params_used(expr: str) -> list[str]:
 def substitute(expr: str, params: Mapping[str, float | int]) -> str:
     """The expression with each ``$name`` replaced by its value."""
     return PARAM.sub(lambda m: format_number(params[m.group(1)]), expr)
-
-
-def format_number(value: float | int) -> str:
-    """A number as PromQL and Go print it: integers without a decimal point."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return repr(value)
 
 
 def duration_seconds(text: str) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chartgen.monitoring import promql
+from chartgen.monitoring import params, promql
 from chartgen.render.serialize import helm_escape, to_yaml
 from chartgen.spec import Alert, ChartSpec, Service
 
@@ -31,10 +31,6 @@ class RulesView:
     def group_names(self) -> tuple[str, str]:
         """Names of the recording and the alerting group."""
         return f"{self.service}.recording", f"{self.service}.alerts"
-
-
-def _slot(name: str) -> str:
-    return f"__chartgen_slot_{name}__"
 
 
 def has_rules(service: Service) -> bool:
@@ -63,33 +59,21 @@ def rules_view(service: Service) -> RulesView | None:
     )
 
 
-def alert_rule(alert: Alert, params: dict[str, Any], for_: str, severity: str) -> dict[str, Any]:
-    """An alerting rule as Prometheus reads it, for the given parameter values."""
-    return {
-        "alert": alert.alert,
-        "expr": promql.PARAM.sub(lambda m: str(params[m.group(1)]), alert.expr),
-        "for": for_,
-        "labels": {**alert.labels, "severity": severity},
+def alert_text(alert: Alert) -> str:
+    """YAML of one alerting rule (a list item) whose parameters, for and severity are slots."""
+    name = alert.alert
+    rule = {
+        "alert": name,
+        "expr": promql.PARAM.sub(lambda m: params.slot(name, m.group(1)), alert.expr),
+        "for": params.slot(name, "for"),
+        "labels": {**alert.labels, "severity": params.slot(name, "severity")},
         "annotations": {
             "summary": alert.summary,
             "description": alert.description,
             "runbook_url": alert.runbook,
         },
     }
-
-
-def alert_text(alert: Alert) -> str:
-    """YAML of one alerting rule (a list item) with Helm slots for its values."""
-    rule = alert_rule(alert, {p: _slot(p) for p in alert.params}, _slot("for"), _slot("severity"))
-    text = helm_escape(to_yaml([rule]))
-    for name in (*alert.params, "for", "severity"):
-        text = text.replace(_slot(name), "{{ $alert." + name + " }}")
-    return text
-
-
-def alert_values(alert: Alert) -> dict[str, Any]:
-    """The values of an alert: on/off, severity, for, and each parameter's default."""
-    return {"enabled": True, "severity": alert.severity, "for": alert.for_, **alert.params}
+    return params.fill(helm_escape(to_yaml([rule])), params.rule_action)
 
 
 def all_alerts(spec: ChartSpec) -> list[Alert]:

@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from chartgen.monitoring.dashboards import DashboardView
 from chartgen.errors import ChartgenError, Location
 from chartgen.load.sources import HEADER
+from chartgen.monitoring.dashboards import DashboardView
+from chartgen.monitoring.params import format_number
 
 ROW_PX = 30  # Grafana's grid row height
 STYLE = """
@@ -80,9 +81,9 @@ def _panel(parent: ET.Element, panel: Mapping[str, Any]) -> None:
         _element(box, "div", f"{target['refId']}: {target['legendFormat']}", class_="legend")
     steps = _element(box, "div", class_="steps")
     for step in defaults["thresholds"]["steps"]:
-        value = "base" if step["value"] is None else json.dumps(step["value"])
+        value = "base" if step["value"] is None else format_number(step["value"])
         color = COLORS.get(step["color"], step["color"])
-        _element(steps, "span", f"{value}", class_="step", style=f"background: {color}")
+        _element(steps, "span", value, class_="step", style=f"background: {color}")
 
 
 def preview_html(view: DashboardView, values: Mapping[tuple[str, str], float | int]) -> str:
@@ -123,16 +124,6 @@ def index_html(views: tuple[DashboardView, ...]) -> str:
         _element(_element(listing, "li"), "a", view.title, href=f"{view.name}.html")
     text = ET.tostring(html, encoding="unicode", method="html")
     return f"<!DOCTYPE html>\n<!-- {HEADER} -->\n{text}\n"
-
-
-def alert_params(values: Mapping[str, Any]) -> dict[tuple[str, str], float | int]:
-    """Every alert parameter of validated values (alerts.<alert>.<param>), as a number."""
-    return {
-        (alert, param): float(value) if isinstance(value, str) else value
-        for alert, settings in values["alerts"].items()
-        for param, value in settings.items()
-        if param not in {"enabled", "severity", "for"}
-    }
 
 
 def preview_files(
