@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,7 @@ from chartgen.monitoring.docs import MonitoringDocs, monitoring_docs
 from chartgen.monitoring.helmtest import metrics_check_script
 from chartgen.monitoring.params import alert_values
 from chartgen.monitoring.rules import RulesView, all_alerts, promtool_tests, rules_view
+from chartgen.monitoring.series import Series
 from chartgen.spec import ChartSpec, Probe, Service
 from chartgen.spec.service import ALWAYS_WRITABLE
 from chartgen.spec.types import LimitsValues, RequestsValues, ResourcesValues
@@ -126,8 +128,8 @@ class ChartView:
     dashboards: tuple[DashboardView, ...]
 
 
-def build(spec: ChartSpec) -> ChartView:
-    """Compute names, values and template inputs once, from the validated spec."""
+def build(spec: ChartSpec, known: Mapping[str, Series]) -> ChartView:
+    """Compute names, values and template inputs once, from the checked spec and its catalog."""
     meta = spec.chart
     chart_yaml: dict[str, Any] = {
         "apiVersion": "v2",
@@ -170,7 +172,7 @@ def build(spec: ChartSpec) -> ChartView:
         values=values,
         rule_tests=promtool_tests(spec),
         docs=monitoring_docs(spec),
-        dashboards=dashboard_views(spec),
+        dashboards=dashboard_views(spec, known),
     )
 
 

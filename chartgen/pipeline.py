@@ -24,6 +24,7 @@ from chartgen.checks.values import ValuesFile, check_values_file, read_values_fi
 from chartgen.errors import ChartgenError, Diagnostic, Location, format_loc
 from chartgen.load import load_texts
 from chartgen.load.sources import read_spec_texts
+from chartgen.monitoring.series import catalog
 from chartgen.render import RULE_TESTS_DIR, render_files
 from chartgen.spec import ChartSpec
 
@@ -50,9 +51,10 @@ class Generated:
 def checked_build(spec: ChartSpec, locate: Locate | None = None) -> Built:
     """Check and build a spec; ``locate`` maps spec paths back to files and lines."""
     locate = locate or _spec_path
-    diagnostics = check_spec(spec, locate)
+    known = catalog(spec)
+    diagnostics = check_spec(spec, known, locate)
     raise_for_errors(diagnostics)
-    chart = build(spec)
+    chart = build(spec, known)
     # Sizes are known once the rule files and dashboards are built, each exactly once.
     raise_for_errors(
         check_rule_sizes([s.rules for s in chart.services], locate)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from chartgen.build import build
+from chartgen.monitoring.series import catalog
 from chartgen.spec import ChartSpec
 from chartgen.spec.types import DNS1123_LABEL
 
@@ -12,7 +13,8 @@ from .specdata import minimal_service, minimal_spec
 
 
 def built(*services):
-    return build(ChartSpec.model_validate(minimal_spec(*services)))
+    spec = ChartSpec.model_validate(minimal_spec(*services))
+    return build(spec, catalog(spec))
 
 
 def test_chart_yaml_carries_the_spec_metadata():

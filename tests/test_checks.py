@@ -6,6 +6,7 @@ import pytest
 
 from chartgen.checks.spec import check_spec
 from chartgen.errors import ChartgenError, Location, format_loc
+from chartgen.monitoring.series import catalog
 from chartgen.pipeline import generate
 from chartgen.spec import ChartSpec
 
@@ -14,7 +15,7 @@ from .specdata import minimal_service, minimal_spec
 
 def problems(spec_data: dict) -> list[str]:
     spec = ChartSpec.model_validate(spec_data)
-    return [f"{d.where.path}: {d.what}" for d in check_spec(spec, _where)]
+    return [f"{d.where.path}: {d.what}" for d in check_spec(spec, catalog(spec), _where)]
 
 
 def _where(loc):
@@ -109,7 +110,7 @@ def test_writable_paths_and_secret_mounts_each_take_their_own_directory():
 def test_a_secret_read_into_an_env_var_is_a_warning_not_an_error():
     env = [{"name": "TOKEN", "secret": {"name": "creds", "key": "token"}}]
     spec = ChartSpec.model_validate(minimal_spec(minimal_service(env=env)))
-    [found] = check_spec(spec, _where)
+    [found] = check_spec(spec, catalog(spec), _where)
     assert found.warning
     assert found.where.path == "services[0].env[0].secret"
     assert "secretMounts" in found.fix

@@ -19,6 +19,7 @@ from chartgen.checks.spec import check_spec
 from chartgen.errors import ChartgenError, Location, format_loc
 from chartgen.load import load_spec
 from chartgen.monitoring import dashboards, promql, series
+from chartgen.monitoring.series import catalog
 from chartgen.pipeline import generate
 from chartgen.spec import ChartSpec, Threshold
 from chartgen.write import write_chart
@@ -96,7 +97,7 @@ def panel(*targets: dict, **fields) -> dict:
 
 def problems(spec_data: dict) -> list[str]:
     spec = ChartSpec.model_validate(spec_data)
-    return [f"{d.where.path}: {d.what}" for d in check_spec(spec, _where)]
+    return [f"{d.where.path}: {d.what}" for d in check_spec(spec, catalog(spec), _where)]
 
 
 def _where(loc):
@@ -493,7 +494,7 @@ def test_the_spec_path_points_at_file_and_line_across_spec_files(tmp_path):
     boards = tmp_path / "b-dashboards.yaml"
     boards.write_text(dump_yaml({"dashboards": spec["dashboards"]}))
     loaded = load_spec([tmp_path])
-    [diagnostic] = check_spec(loaded.spec, loaded.sources.locate)
+    [diagnostic] = check_spec(loaded.spec, catalog(loaded.spec), loaded.sources.locate)
     assert diagnostic.where == Location(
         str(boards), 13, "dashboards[0].rows[0].panels[1].targets[0].metric"
     )

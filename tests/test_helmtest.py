@@ -9,6 +9,7 @@ import kubernetes_validate
 import pytest
 
 from chartgen.build import build
+from chartgen.monitoring.series import catalog
 from chartgen.spec import ChartSpec
 
 from .conftest import ROOT, find_tool
@@ -145,7 +146,8 @@ def test_an_endpoint_that_does_not_answer_fails_after_bounded_attempts(test_pods
 
 
 def test_a_service_without_families_only_has_to_answer(busybox_bin):
-    chart = build(ChartSpec.model_validate(minimal_spec(minimal_service())))
+    spec = ChartSpec.model_validate(minimal_spec(minimal_service()))
+    chart = build(spec, catalog(spec))
     [service] = chart.services
     with Exporter("") as exporter:
         url = metrics_url(exporter)

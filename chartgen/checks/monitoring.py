@@ -96,9 +96,10 @@ def _undeclared(name: str) -> tuple[str, str]:
     )
 
 
-def check_dashboards(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
+def check_dashboards(
+    spec: ChartSpec, known: Mapping[str, series.Series], locate: Locate
+) -> list[Diagnostic]:
     """Every panel reads declared series through valid PromQL; thresholds name real alerts."""
-    known = series.catalog(spec)
     declared = set(promql.BUILTIN_SERIES) | set(known)
     for service in spec.services:
         for family in service.metrics.families if service.metrics else []:

@@ -8,12 +8,16 @@ from chartgen import naming
 from chartgen.checks.monitoring import check_dashboards, check_monitoring
 from chartgen.checks.names import Locate, duplicate_name, first_indexes
 from chartgen.errors import Diagnostic
+from chartgen.monitoring.series import Series
 from chartgen.spec import ChartSpec, Probe, Service
 from chartgen.spec.service import ALWAYS_WRITABLE
 
 
-def check_spec(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
-    """Every cross-object problem of the spec, errors and warnings, in spec order."""
+def check_spec(spec: ChartSpec, known: Mapping[str, Series], locate: Locate) -> list[Diagnostic]:
+    """Every cross-object problem of the spec, errors and warnings, in spec order.
+
+    ``known`` is the spec's series catalog, which the checks and the build share.
+    """
     found: list[Diagnostic] = []
     first_index = first_indexes(service.name for service in spec.services)
     services = {s.name: s for s in spec.services}
@@ -39,7 +43,7 @@ def check_spec(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
             for number, env in enumerate(service.env)
             if env.secret is not None
         )
-    return found + check_monitoring(spec, locate) + check_dashboards(spec, locate)
+    return found + check_monitoring(spec, locate) + check_dashboards(spec, known, locate)
 
 
 def _egress_problems(

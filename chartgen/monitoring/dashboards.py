@@ -11,7 +11,7 @@ from typing import Any
 
 from chartgen.load.sources import HEADER
 from chartgen.monitoring import params
-from chartgen.monitoring.series import Series, catalog, panel_queries, panel_unit, read, selector
+from chartgen.monitoring.series import Series, panel_queries, panel_unit, read, selector
 from chartgen.render.serialize import to_json
 from chartgen.spec import Alert, ChartSpec, Dashboard, Panel, Threshold
 
@@ -366,9 +366,8 @@ def configmap_bytes(name: str, text: str) -> int:
     return len(encoded.encode()) + 5 * html + METADATA_ALLOWANCE
 
 
-def dashboard_views(spec: ChartSpec) -> tuple[DashboardView, ...]:
-    """Every dashboard of the spec, ready to ship."""
-    known = catalog(spec)
+def dashboard_views(spec: ChartSpec, known: Mapping[str, Series]) -> tuple[DashboardView, ...]:
+    """Every dashboard of the spec, ready to ship; ``known`` is its series catalog."""
     alerts = alerts_by_name(spec)
     views = []
     for dashboard in spec.dashboards:
