@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from chartgen.errors import ChartgenError
 from chartgen.load import load_spec, load_texts
@@ -111,6 +112,18 @@ def test_a_spec_without_chart_section_is_refused():
     assert "no 'chart' section" in message
 
 
+def test_a_spec_without_services_is_refused_with_how_to_add_one():
+    spec = minimal_spec()
+    spec["services"] = []
+    with pytest.raises(ChartgenError) as caught:
+        load_texts([("a.yaml", dump_yaml(spec))])
+    [diagnostic] = caught.value.diagnostics
+    assert (diagnostic.what, diagnostic.fix) == (
+        "the spec declares no services",
+        "add at least one entry under 'services:'",
+    )
+
+
 def test_a_file_that_is_not_a_mapping_is_refused():
     [message] = messages([("a.yaml", "- just\n- a list\n")])
     assert message.startswith("a.yaml:1: error: a spec file must be a mapping")
@@ -197,7 +210,13 @@ def test_a_directory_without_specs_is_an_error(tmp_path: Path):
         load_spec([tmp_path])
 
 
-def test_a_valid_spec_is_parsed_once_line_numbers_are_read_only_for_errors():
+def test_a_valid_spec_is_parsed_once_and_its_lines_come_from_that_parse(monkeypatch):
+    composed: list[str] = []
+    compose = YAML.compose
+    monkeypatch.setattr(
+        YAML, "compose", lambda self, text: composed.append(text) or compose(self, text)
+    )
     loaded = load_spec()
     generate(loaded.spec, loaded.sources.locate)
-    assert [source._tree for source in loaded.sources.files] == [None]
+    assert loaded.sources.locate(["services", 1, "ports", 0]).line > 1
+    assert len(composed) == 1

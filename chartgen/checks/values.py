@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ruamel.yaml.nodes import Node
+
 from chartgen.build import ChartView
 from chartgen.errors import ChartgenError, Diagnostic, Location, format_loc
 from chartgen.load.diagnostics import validation_diagnostics
@@ -30,7 +32,7 @@ class ValuesFile:
     """An environment's values file as read once: its overrides, or why it cannot be read."""
 
     name: str
-    text: str
+    node: Node | None  # the composed document, for line numbers
     overrides: dict[str, Any]
     problems: tuple[Diagnostic, ...] = ()
 
@@ -42,7 +44,7 @@ def read_values_files(paths: Sequence[Path]) -> list[ValuesFile]:
         try:
             name, text = read_text(path, "values file")
         except ChartgenError as err:
-            found.append(ValuesFile(str(path), "", {}, tuple(err.diagnostics)))
+            found.append(ValuesFile(str(path), None, {}, tuple(err.diagnostics)))
             continue
         found.append(values_document(name, text))
     return found
@@ -51,9 +53,10 @@ def read_values_files(paths: Sequence[Path]) -> list[ValuesFile]:
 def values_document(name: str, text: str) -> ValuesFile:
     """A values document parsed once; its problems kept with it."""
     try:
-        return ValuesFile(name, text, parse_yaml(name, text, VALUES_SECRET_FIX, "values file"))
+        source = parse_yaml(name, text, VALUES_SECRET_FIX, "values file")
     except ChartgenError as err:
-        return ValuesFile(name, text, {}, tuple(err.diagnostics))
+        return ValuesFile(name, None, {}, tuple(err.diagnostics))
+    return ValuesFile(name, source.node, source.data)
 
 
 def check_values_text(chart: ChartView, name: str, text: str) -> list[Diagnostic]:
@@ -66,7 +69,7 @@ def check_values_file(chart: ChartView, document: ValuesFile) -> list[Diagnostic
     if document.problems:
         return list(document.problems)
     merged = helm_merge(chart.values.defaults, document.overrides)
-    source = SourceFile(document.name, document.text, data=merged)
+    source = SourceFile(document.name, merged, document.node)
     errors = chart.values.errors(merged)
     if errors:
         return validation_diagnostics(errors, source, Values)

@@ -68,7 +68,7 @@ def release_values(built: Built) -> dict[str, Any]:
         merged = helm_merge(merged, document.overrides)
     errors = built.chart.values.errors(merged)
     if errors:
-        together = SourceFile(" + ".join(d.name for d in built.values), "", merged)
+        together = SourceFile(" + ".join(d.name for d in built.values), merged)
         raise ChartgenError(validation_diagnostics(errors, together, Values))
     return merged
 

@@ -62,12 +62,11 @@ def load_texts(texts: Sequence[tuple[str, str]]) -> LoadedSpec:
     diagnostics: list[Diagnostic] = []
     parsed: list[SpecFile] = []
     for name, text in texts:
-        source = SourceFile(name, text)
-        sources.files.append(source)
         try:
-            source.data = parse_yaml(name, text)
+            source = parse_yaml(name, text)
+            sources.files.append(source)
             parsed.append(SpecFile.model_validate(source.data))
-            source.data = None  # valid: the models hold it now, and errors read lines anew
+            source.data = None  # valid: the models hold it now; its node tree keeps the lines
         except ChartgenError as err:
             diagnostics.extend(err.diagnostics)
         except ValidationError as err:
@@ -107,4 +106,12 @@ def merge(files: Sequence[SpecFile], sources: SpecSources) -> ChartSpec:
         raise ChartgenError.single(
             "the spec declares no services", fix="add at least one entry under 'services:'"
         )
-    return ChartSpec.model_construct(chart=chart, services=services, dashboards=dashboards)
+    try:
+        return ChartSpec.model_validate(
+            {"chart": chart, "services": services, "dashboards": dashboards}
+        )
+    except ValidationError as err:
+        raise ChartgenError(
+            Diagnostic(sources.locate(e["loc"]), e["msg"], str(e.get("ctx", {}).get("fix", "")))
+            for e in err.errors()
+        ) from None

@@ -44,6 +44,11 @@ def document_problems(node: Node | None, file: str, fix_secret: str) -> list[Dia
     ]
 
 
+def plain_type(text: str, resolver: VersionedResolver = _YAML11) -> str:
+    """What a plain scalar reads as (str, bool, int, float, null...): by YAML 1.1, as Helm does."""
+    return str(resolver.resolve(ScalarNode, text, (True, False))).rsplit(":", 1)[-1]
+
+
 def names_credential(name: str) -> bool:
     """Whether a key or env var name names a credential (DB_PASSWORD, apiKey, token)."""
     words = [w.lower() for w in _WORD.findall(name)]
@@ -97,8 +102,7 @@ def _ambiguity(node: ScalarNode) -> tuple[str, str] | None:
     text = node.value
     if node.style or not _SUSPECT.match(text):  # plain: None, or '' from libyaml
         return None
-    as11 = str(_YAML11.resolve(ScalarNode, text, (True, False))).rsplit(":", 1)[-1]
-    as12 = str(_YAML12.resolve(ScalarNode, text, (True, False))).rsplit(":", 1)[-1]
+    as11, as12 = plain_type(text), plain_type(text, _YAML12)
     if as11 == as12 == "int" and _OCTAL_11.match(text):
         reading11 = f"the octal number {int(text.replace('_', ''), 8)}"
         reading12 = f"the number {int(text.replace('_', ''))}"

@@ -1,4 +1,4 @@
-"""The one YAML reader: text -> plain data, refusing what Helm would read otherwise."""
+"""The one YAML reader: one parse gives the data, its line numbers and what hygiene checks."""
 
 from __future__ import annotations
 
@@ -6,46 +6,40 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from chartgen.errors import ChartgenError, Location
-from chartgen.load.hygiene import document_problems
-
-Loc = tuple[str | int, ...]
+from chartgen.load.hygiene import Loc, document_problems
 
 
 @dataclass
 class SourceFile:
-    """One spec document: its name, text and plain data; a line-numbered tree on demand."""
+    """One document: its name, its plain data and its composed node tree (for line numbers)."""
 
     name: str
-    text: str
     data: Any = None
-    _tree: Any = field(default=None, repr=False)
+    node: Node | None = field(default=None, repr=False)
 
     def line_of(self, loc: Loc) -> int:
-        """The 1-based line of the deepest node of ``loc`` present in the file (0 if none)."""
-        if self._tree is None:
-            # A second, round-trip parse only when an error needs a line number.
-            self._tree = YAML(typ="rt").load(self.text)
-        node: Any = self._tree
-        line = 0
+        """The 1-based line of the deepest node of ``loc`` in the file, else of the document.
+
+        A mapping entry's line is its key's; 0 when there is no document.
+        """
+        node, line = self.node, 0
         for part in loc:
-            try:
-                if isinstance(part, int) and isinstance(node, CommentedSeq):
-                    line = node.lc.item(part)[0] + 1
-                elif isinstance(part, str) and isinstance(node, CommentedMap) and part in node:
-                    line = node.lc.key(part)[0] + 1
-                else:
-                    break
-                node = node[part]
-            except (AttributeError, IndexError, KeyError, TypeError):
+            if isinstance(node, SequenceNode) and isinstance(part, int) and part < len(node.value):
+                key = node = node.value[part]
+            elif isinstance(node, MappingNode):  # the pairs written there, not those merged in
+                pairs = node.value[len(node.merge or ()) :]
+                key, node = next(((k, v) for k, v in pairs if k.value == part), (None, None))
+            else:
                 break
-        if line == 0 and hasattr(self._tree, "lc"):
-            line = self._tree.lc.line + 1
-        return line
+            if key is None:
+                break
+            line = key.start_mark.line + 1
+        return line or (self.node.start_mark.line + 1 if self.node is not None else 0)
 
 
 #: How to fix a credential written in a spec file.
@@ -57,32 +51,18 @@ SPEC_SECRET_FIX = (
 
 def parse_yaml(
     name: str, text: str, secret_fix: str = SPEC_SECRET_FIX, what: str = "spec file"
-) -> Any:
-    """Parse YAML 1.2 text into plain data.
+) -> SourceFile:
+    """Parse YAML 1.2 text once, by libyaml when ruamel.yaml.clib is installed.
 
     Refuses duplicate keys, plain values YAML 1.1 reads differently, and clear credentials.
     """
-    data = _parse_node_tree(name, text, secret_fix)
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        start = "'chart:' and/or 'services:'" if what == "spec file" else "a key of values.yaml"
-        raise ChartgenError.single(
-            f"a {what} must be a mapping, found {type(data).__name__}",
-            fix=f"start the file with {start}",
-            where=Location(name, 1),
-        )
-    return data
-
-
-def _parse_node_tree(name: str, text: str, secret_fix: str) -> Any:
-    """Plain data through ruamel.yaml's node tree, which the hygiene checks inspect."""
     try:
-        yaml, node = _compose(text)
+        yaml = YAML(typ="safe")
+        node = yaml.compose(text)
         problems = document_problems(node, name, secret_fix)
         if problems:
             raise ChartgenError(problems)
-        return yaml.constructor.construct_document(node) if node is not None else None
+        data = yaml.constructor.construct_document(node) if node is not None else None
     except DuplicateKeyError as err:
         key = err.problem.split('"')[1] if '"' in (err.problem or "") else "?"
         raise ChartgenError.single(
@@ -100,20 +80,14 @@ def _parse_node_tree(name: str, text: str, secret_fix: str) -> Any:
         raise ChartgenError.single(
             f"invalid YAML: {err}", fix="fix the YAML syntax", where=Location(name)
         ) from None
-
-
-def _compose(text: str) -> tuple[YAML, Any]:
-    """The composed document, by libyaml when ruamel.yaml.clib is installed.
-
-    The pure-Python parser composes the same nodes (a plain scalar's style is '' there,
-    None here); on a syntax error it parses again so that messages and lines are its own.
-    """
-    try:
-        yaml = YAML(typ="safe")
-        return yaml, yaml.compose(text)
-    except YAMLError:
-        yaml = YAML(typ="safe", pure=True)
-        return yaml, yaml.compose(text)
+    if data is not None and not isinstance(data, dict):
+        start = "'chart:' and/or 'services:'" if what == "spec file" else "a key of values.yaml"
+        raise ChartgenError.single(
+            f"a {what} must be a mapping, found {type(data).__name__}",
+            fix=f"start the file with {start}",
+            where=Location(name, 1),
+        )
+    return SourceFile(name, data or {}, node)
 
 
 def _mark_line(mark: Any) -> int:

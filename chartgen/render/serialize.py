@@ -11,30 +11,21 @@ from typing import Any, NamedTuple
 import orjson
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.representer import SafeRepresenter
-from ruamel.yaml.resolver import VersionedResolver
+
+from chartgen.load.hygiene import plain_type
 
 STR_TAG = "tag:yaml.org,2002:str"
-# Helm reads YAML with YAML 1.1 rules, where y/n/yes/no/on/off are booleans, 010 is octal
-# and 1:20 is a number; such strings are quoted so they stay strings.
-_YAML11 = VersionedResolver(version=(1, 1))
-_YAML11_BOOL_LETTERS = re.compile(r"^[yYnN]$")
 # A Go/Helm template action inside text that Helm must pass through, e.g. {{ $labels.pod }},
 # or a lone brace pair.
 _HELM_BRACES = re.compile(r"\{\{[^`]*?\}\}|\{\{|\}\}")
-
-
-def _needs_quotes(text: str) -> bool:
-    resolved = _YAML11.resolve(ScalarNode, text, (True, False))
-    return resolved != STR_TAG or bool(_YAML11_BOOL_LETTERS.match(text))
 
 
 def _represent_str(representer: SafeRepresenter, data: str) -> Any:
     style = None
     if "\n" in data and not re.search(r"[ \t]\n|[ \t]$|^\s", data):
         style = "|"
-    elif _needs_quotes(data):
+    elif plain_type(data) != "str":  # quoted where Helm (YAML 1.1) would read no text
         style = "'"
     return representer.represent_scalar(STR_TAG, data, style=style)
 
