@@ -61,7 +61,7 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Time chartgen render against the import floor and helm template."""
+    """Time chartgen render (no caches) against bare imports, helm template and file writes."""
     session.install("-e", ".")
     env = _with_tools(session)
     session.run("python", "benchmarks/bench_render.py", *session.posargs, env=env)

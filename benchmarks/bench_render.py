@@ -1,11 +1,14 @@
-"""Time whole chartgen processes against baselines: median wall time and peak RSS per command."""
+"""Time whole chartgen render processes against baselines: median wall time and peak RSS.
+
+Every render is the one path chartgen has: read, check, build, render and write a whole
+chart into a directory that does not exist yet.
+"""
 
 from __future__ import annotations
 
 import argparse
 import compileall
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -13,14 +16,16 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from synthetic_spec import CHART_NAME, write_spec
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_JSON = REPO / "benchmarks" / "results" / "latest.json"
+RESULTS = REPO / "benchmarks" / "results"
+DEFAULT_JSON = RESULTS / "latest.json"
+TMPFS = Path("/dev/shm")
 CHARTGEN = (sys.executable, "-m", "chartgen")
 IMPORTS_ONLY = (sys.executable, "-c", "import jinja2, ruamel.yaml, pydantic, click")
 GNU_TIME = "/usr/bin/time"
@@ -40,11 +45,29 @@ with open(sys.argv[1], "w") as out:
     out.write(str(usage.ru_maxrss // (1024 if sys.platform == "darwin" else 1)))
 sys.exit(os.waitstatus_to_exitcode(status))
 """
+# The disk baseline: writes the files listed in argv[1] ([path, size] pairs) under argv[2],
+# each created and written as chartgen writes them, with bytes of no meaning.
+WRITER = """\
+import json, os, sys
+out, made = sys.argv[2], set()
+for path, size in json.load(open(sys.argv[1])):
+    parent = os.path.dirname(path)
+    if parent not in made:
+        os.makedirs(os.path.join(out, parent), exist_ok=True)
+        made.add(parent)
+    handle = os.open(os.path.join(out, path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    os.write(handle, b"x" * size)
+    os.close(handle)
+"""
+
+# The guard rails: the size they name, the size it is scaled from, and the limits.
+GUARD_N, SCALE_FROM_N = 1000, 100
+DEFAULT_LIMIT, HELM_LIMIT, SCALE_LIMIT, RSS_LIMIT_MB = 3.0, 0.5, 11.0, 200.0
 
 
 @dataclass(frozen=True)
 class Command:
-    """One command line to time, with a short label for the table.
+    """One command line to time, with a short label.
 
     ``before`` runs untimed before each run, e.g. to set aside what the last run wrote.
     """
@@ -52,17 +75,16 @@ class Command:
     label: str
     argv: tuple[str, ...]
     before: Callable[[], None] | None = None
-    env: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
 class Case:
-    """A command measured against the command it is compared with."""
+    """A chartgen command measured against the command it is compared with."""
 
     name: str
     subject: Command
     baseline: Command
-    setup: tuple[str, ...] | None = None  # run once first, to create what the commands read
+    limit: float | None = None  # the target: subject over baseline at most this
 
 
 @dataclass
@@ -71,6 +93,24 @@ class Samples:
 
     seconds: list[float] = field(default_factory=list)
     peak_mb: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        """The median wall time in seconds."""
+        return statistics.median(self.seconds)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One row of the table: chartgen's figure, the baseline's, and the target if any."""
+
+    case: str
+    chartgen: float
+    baseline: float
+    unit: str  # "s" or "MB"
+    ratio: float | None
+    target: str = ""
+    met: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -102,197 +142,218 @@ def find_helm() -> str | None:
     return shutil.which("helm") or shutil.which("helm", path=str(REPO / ".tools" / "bin"))
 
 
-def run_once(
-    argv: tuple[str, ...], peak: PeakProbe, env: dict[str, str] | None = None
-) -> tuple[float, float]:
-    """Run a command to completion; its wall time in seconds and peak RSS in MB."""
-    start = time.perf_counter()
-    done = subprocess.run(
-        [*peak.prefix, *argv],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
-    elapsed = time.perf_counter() - start
+def run(argv: tuple[str, ...]) -> None:
+    """Run a command to completion; exit the benchmark with its stderr if it fails."""
+    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
     if done.returncode != 0:
         message = done.stderr.decode(errors="replace")
         sys.exit(f"failed ({done.returncode}): {' '.join(argv)}\n{message}")
-    return elapsed, peak.peak_mb()
+
+
+def run_once(argv: tuple[str, ...], peak: PeakProbe) -> tuple[float, float]:
+    """Run a command; its wall time in seconds and peak RSS in MB."""
+    start = time.perf_counter()
+    run((*peak.prefix, *argv))
+    return time.perf_counter() - start, peak.peak_mb()
 
 
 def measure(case: Case, runs: int, peak: PeakProbe) -> tuple[Samples, Samples]:
-    """Setup, one untimed warm-up each, then ``runs`` alternating runs of subject and baseline."""
-    if case.setup:
-        run_once(case.setup, peak)
-    for command in (case.subject, case.baseline):
-        if command.before:
-            command.before()
-        run_once(command.argv, peak, command.env)
-    subject, baseline = Samples(), Samples()
-    for _ in range(runs):
-        for command, samples in ((case.subject, subject), (case.baseline, baseline)):
+    """One untimed warm-up each, then ``runs`` alternating runs of subject and baseline."""
+    commands = (case.subject, case.baseline)
+    samples = (Samples(), Samples())
+    for timed in (False, *[True] * runs):
+        for command, into in zip(commands, samples, strict=True):
             if command.before:
                 command.before()
-            seconds, peak_mb = run_once(command.argv, peak, command.env)
-            samples.seconds.append(seconds)
-            samples.peak_mb.append(peak_mb)
-    return subject, baseline
+            seconds, peak_mb = run_once(command.argv, peak)
+            if timed:
+                into.seconds.append(seconds)
+                into.peak_mb.append(peak_mb)
+    return samples
 
 
-def render(spec: Path | None, out: Path, *extra: str) -> tuple[str, ...]:
+def render(spec: Path | None, out: Path) -> tuple[str, ...]:
     """The argv of ``chartgen render`` of a spec (None: the embedded one) into ``out``."""
     spec_args = ("--spec", str(spec)) if spec else ()
-    return (*CHARTGEN, "render", *spec_args, "--out", str(out), *extra)
+    return (*CHARTGEN, "render", *spec_args, "--out", str(out))
 
 
-def setting_aside(workdir: Path, *paths: Path) -> Callable[[], None]:
-    """A ``before`` hook that moves what the last run wrote away, so each run starts empty.
+def setting_aside(out: Path) -> Callable[[], None]:
+    """A ``before`` hook that moves what the last run wrote away, so each run starts afresh.
 
     Nothing is deleted until the benchmark ends: on ext4 without a journal, creating files
     soon after many were deleted makes the kernel check each recently freed inode
     (``recently_deleted``), which would charge the harness's cleanup to the next run.
     """
-    aside = workdir / "set-aside"
+    aside = out.parent / "set-aside"
 
     def move() -> None:
-        aside.mkdir(exist_ok=True)
-        for path in paths:
-            if path.exists():
-                path.rename(aside / str(len(list(aside.iterdir()))))
+        if out.exists():
+            aside.mkdir(exist_ok=True)
+            out.rename(aside / f"{out.name}-{len(list(aside.iterdir()))}")
 
     return move
 
 
-def renders_of(workdir: Path) -> Path:
-    """The render cache directory the benchmark's chartgen processes use."""
-    return workdir / "cache" / "renders"
+def chartgen_render(spec: Path | None, out: Path) -> Command:
+    """``chartgen render`` into ``out``, which each run finds absent."""
+    return Command("chartgen render", render(spec, out), before=setting_aside(out))
 
 
-def synthetic_case(workdir: Path, n: int, helm: str) -> Case:
-    """Write the spec of ``n`` services; chartgen renders it, helm templates the result."""
-    spec, out = workdir / f"synthetic-{n}.yaml", workdir / f"synthetic-{n}"
-    helm_chart = workdir / f"synthetic-{n}-helm"
+def write_manifest(chart: Path, manifest: Path) -> tuple[int, int]:
+    """List a chart's files as [path, size] pairs for the writer; their count and bytes."""
+    files = sorted(
+        (str(path.relative_to(chart)), path.stat().st_size)
+        for path in chart.rglob("*")
+        if path.is_file()
+    )
+    manifest.write_text(json.dumps(files), encoding="utf-8")
+    return len(files), sum(size for _, size in files)
+
+
+def helm_case(tmpfs: Path, n: int, helm: str) -> Case:
+    """N synthetic services rendered on tmpfs, against ``helm template`` of that chart."""
+    spec, reference = tmpfs / f"synthetic-{n}.yaml", tmpfs / f"synthetic-{n}-helm"
     write_spec(n, spec)
+    run(render(spec, reference))
     return Case(
-        f"synthetic N={n}",
-        Command(
-            "chartgen render",
-            render(spec, out),
-            before=setting_aside(workdir, out, renders_of(workdir)),
-        ),
-        Command("helm template", (helm, "template", CHART_NAME, str(helm_chart))),
-        setup=render(spec, helm_chart),
+        helm_case_name(n),
+        chartgen_render(spec, tmpfs / f"synthetic-{n}"),
+        Command("helm template", (helm, "template", CHART_NAME, str(reference))),
+        HELM_LIMIT if n == GUARD_N else None,
     )
 
 
-def build_cases(workdir: Path, sizes: list[int], helm: str | None) -> list[Case]:
-    """The benchmark cases; synthetic specs are written into ``workdir`` first.
+def helm_case_name(n: int) -> str:
+    """The name of the tmpfs case of size ``n``."""
+    return f"N={n} vs helm template (tmpfs)"
 
-    Unless a case says otherwise, every render does the whole work (the render cache is
-    emptied before each run) with compiled templates cached, and writes a whole chart into
-    an empty directory.
+
+def disk_case_name(n: int) -> str:
+    """The name of the disk case of size ``n``."""
+    return f"N={n} on disk vs Python writing its files"
+
+
+def disk_case(tmpfs: Path, disk: Path, n: int) -> tuple[Case, str]:
+    """The same render onto the disk, against Python writing the same files there.
+
+    Needs the chart ``helm_case`` rendered; also returns what was written, for the table.
     """
-    out, kept, renders = workdir / "vaultmesh", workdir / "kept", renders_of(workdir)
-    bare = Command("bare imports", IMPORTS_ONLY)
-    cases = [
-        Case(
-            "default spec vs imports",
-            Command(
-                "chartgen render", render(None, out), before=setting_aside(workdir, out, renders)
-            ),
-            bare,
+    spec, reference = tmpfs / f"synthetic-{n}.yaml", tmpfs / f"synthetic-{n}-helm"
+    manifest = disk / f"synthetic-{n}-files.json"
+    count, size = write_manifest(reference, manifest)
+    written = disk / f"python-{n}"
+    case = Case(
+        disk_case_name(n),
+        chartgen_render(spec, disk / f"synthetic-{n}"),
+        Command(
+            "Python writes",
+            (sys.executable, "-c", WRITER, str(manifest), str(written)),
+            before=setting_aside(written),
         ),
-        Case(
-            "default spec, no caches",
-            Command(
-                "chartgen render",
-                render(None, out),
-                before=setting_aside(workdir, out),
-                env={"CHARTGEN_CACHE_DIR": ""},
-            ),
-            bare,
-        ),
-        Case(
-            "default spec, from the render cache",
-            Command("chartgen render", render(None, out), before=setting_aside(workdir, out)),
-            bare,
-        ),
-        Case(
-            "default spec, chart unchanged, render cache",
-            Command("chartgen render", render(None, kept)),
-            bare,
-            setup=render(None, kept),
-        ),
-    ]
-    if helm is None:
-        print("helm not found: skipping the synthetic cases", file=sys.stderr)
-    else:
-        cases += [synthetic_case(workdir, n, helm) for n in sizes]
-    cases.append(
-        Case(
-            "check vs render",
-            Command(
-                "chartgen render --check",
-                render(None, kept, "--check"),
-                before=setting_aside(workdir, renders),
-            ),
-            Command(
-                "chartgen render", render(None, out), before=setting_aside(workdir, out, renders)
-            ),
-            setup=render(None, kept),
-        )
     )
-    return cases
+    return case, f"{count} files ({size / 1e6:.1f} MB)"
 
 
-def row(case: str, command: Command, samples: Samples, ratio: float | None) -> dict[str, Any]:
-    """One result row: what ran and its summary statistics."""
-    return {
-        "case": case,
-        "command": command.label,
-        "argv": list(command.argv),
-        "median_s": statistics.median(samples.seconds),
-        "min_s": min(samples.seconds),
-        "peak_mb": max(samples.peak_mb),
-        "ratio": ratio,
-        "seconds": samples.seconds,
-    }
+def limit_line(
+    case: str, subject: float, baseline: float, unit: str, limit: float, *, ratio: bool = True
+) -> Line:
+    """A row with a target: the ratio at most ``limit``, else the subject below it."""
+    if ratio:
+        value = subject / baseline
+        return Line(case, subject, baseline, unit, value, f"<= {limit:.1f}x", value <= limit)
+    return Line(case, subject, baseline, unit, None, f"< {limit:g} {unit}", subject < limit)
 
 
-def case_rows(case: Case, runs: int, peak: PeakProbe) -> list[dict[str, Any]]:
-    """Measure a case; the subject's ratio is its median over the baseline's median."""
-    subject, baseline = measure(case, runs, peak)
-    ratio = statistics.median(subject.seconds) / statistics.median(baseline.seconds)
-    return [
-        row(case.name, case.subject, subject, ratio),
-        row(case.name, case.baseline, baseline, None),
-    ]
+Results = dict[str, tuple[Samples, Samples]]
 
 
-def format_table(rows: list[dict[str, Any]]) -> str:
-    """The rows as an aligned text table."""
-    header = ("case", "command", "median s", "min s", "peak MB", "ratio")
-    lines = [
-        (
-            r["case"],
-            r["command"],
-            f"{r['median_s']:.3f}",
-            f"{r['min_s']:.3f}",
-            f"{r['peak_mb']:.1f}",
-            "" if r["ratio"] is None else f"{r['ratio']:.2f}x",
+def summary(cases: list[Case], results: Results) -> list[Line]:
+    """The table's rows, in the order the cases ran, with the guard rails where they apply."""
+    lines = []
+    for case in cases:
+        subject, baseline = (samples.median for samples in results[case.name])
+        if case.limit is None:
+            lines.append(Line(case.name, subject, baseline, "s", subject / baseline))
+        else:
+            lines.append(limit_line(case.name, subject, baseline, "s", case.limit))
+    big, small = results.get(helm_case_name(GUARD_N)), results.get(helm_case_name(SCALE_FROM_N))
+    if big and small:
+        lines.append(
+            limit_line(
+                f"N={GUARD_N} / N={SCALE_FROM_N} (tmpfs)",
+                big[0].median,
+                small[0].median,
+                "s",
+                SCALE_LIMIT,
+            )
         )
-        for r in rows
+    if big:
+        lines.append(
+            limit_line(
+                f"peak RSS N={GUARD_N} (baseline: helm)",
+                max(big[0].peak_mb),
+                max(big[1].peak_mb),
+                "MB",
+                RSS_LIMIT_MB,
+                ratio=False,
+            )
+        )
+    return lines
+
+
+def file_system_note(results: Results, n: int, written: str) -> str:
+    """Whether the file system dominates the render onto the disk, from the figures."""
+    disk, python_writes = (samples.median for samples in results[disk_case_name(n)])
+    tmpfs = results[helm_case_name(n)][0].median
+    share = python_writes / disk
+    verdict = "dominates" if share > 0.5 else "does not dominate"
+    return (
+        f"N={n} on disk: {disk:.3f} s against {tmpfs:.3f} s on tmpfs; plain Python writing "
+        f"the same {written} there takes {python_writes:.3f} s, {share:.0%} of the render "
+        f"on disk: the file system {verdict} there."
+    )
+
+
+def format_table(lines: list[Line]) -> str:
+    """The rows as an aligned text table."""
+    header = ("case", "chartgen", "baseline", "ratio", "target", "result")
+    cells = [
+        (
+            line.case,
+            f"{line.chartgen:.3f} s" if line.unit == "s" else f"{line.chartgen:.1f} MB",
+            f"{line.baseline:.3f} s" if line.unit == "s" else f"{line.baseline:.1f} MB",
+            "" if line.ratio is None else f"{line.ratio:.2f}x",
+            line.target,
+            {True: "met", False: "NOT MET", None: ""}[line.met],
+        )
+        for line in lines
     ]
-    widths = [max(len(line[i]) for line in [header, *lines]) for i in range(len(header))]
-    text_columns = 2
+    widths = [max(len(row[i]) for row in [header, *cells]) for i in range(len(header))]
+    right_aligned = {1, 2, 3}
     return "\n".join(
         "  ".join(
-            cell.ljust(width) if i < text_columns else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(line, widths, strict=True))
-        )
-        for line in [header, *lines]
+            cell.rjust(width) if i in right_aligned else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in [header, *cells]
     )
+
+
+def command_rows(case: Case, subject: Samples, baseline: Samples) -> list[dict[str, Any]]:
+    """Each command of a case with every run's figures, for the JSON results."""
+    return [
+        {
+            "case": case.name,
+            "command": command.label,
+            "argv": list(command.argv),
+            "median_s": samples.median,
+            "min_s": min(samples.seconds),
+            "peak_mb": max(samples.peak_mb),
+            "seconds": samples.seconds,
+        }
+        for command, samples in ((case.subject, subject), (case.baseline, baseline))
+    ]
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -308,7 +369,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--sizes",
         type=parse_sizes,
         default=[10, 100, 1000],
-        help="synthetic spec sizes, comma-separated (default 10,100,1000)",
+        help="synthetic spec sizes, comma-separated (default 10,100,1000); the largest is "
+        "also rendered onto the disk",
     )
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write results")
     args = parser.parse_args(argv)
@@ -321,25 +383,58 @@ def main(argv: list[str] | None = None) -> None:
     """Run every case, print the table and write the JSON results."""
     args = parse_args(argv)
     helm = find_helm()
+    if helm is None:
+        print("helm not found: skipping the synthetic cases", file=sys.stderr)
     # An installed chartgen has its bytecode compiled (pip does it); a checkout may not, and
     # where PYTHONDONTWRITEBYTECODE is set every process would compile the sources again.
     compileall.compile_dir(REPO / "chartgen", quiet=1)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    if not TMPFS.is_dir():
+        print(f"no {TMPFS}: the tmpfs cases use the default temporary directory", file=sys.stderr)
+    results: Results = {}
     rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="chartgen-bench-") as tmp:
-        # chartgen's caches are the benchmark's own, not the user's.
-        os.environ["CHARTGEN_CACHE_DIR"] = str(renders_of(Path(tmp)).parent)
-        peak = PeakProbe.create(Path(tmp) / "peak-rss.txt")
-        for case in build_cases(Path(tmp), args.sizes, helm):
+    with (
+        # The disk cases write on the repo's file system (benchmarks/results is gitignored).
+        tempfile.TemporaryDirectory(prefix="chartgen-bench-", dir=RESULTS) as disk_dir,
+        tempfile.TemporaryDirectory(
+            prefix="chartgen-bench-", dir=TMPFS if TMPFS.is_dir() else None
+        ) as tmpfs_dir,
+    ):
+        disk, tmpfs = Path(disk_dir), Path(tmpfs_dir)
+        peak = PeakProbe.create(tmpfs / "peak-rss.txt")
+        cases = [
+            Case(
+                "default spec vs bare imports",
+                chartgen_render(None, disk / "vaultmesh"),
+                Command("bare imports", IMPORTS_ONLY),
+                DEFAULT_LIMIT,
+            )
+        ]
+        written = ""
+        if helm:
+            print("writing the synthetic specs and charts ...", file=sys.stderr, flush=True)
+            cases += [helm_case(tmpfs, n, helm) for n in args.sizes]
+            on_disk, written = disk_case(tmpfs, disk, max(args.sizes))
+            cases.append(on_disk)
+        for case in cases:
             print(f"running {case.name} ...", file=sys.stderr, flush=True)
-            rows.extend(case_rows(case, args.runs, peak))
-    print(format_table(rows))
+            results[case.name] = measure(case, args.runs, peak)
+            rows.extend(command_rows(case, *results[case.name]))
+    lines = summary(cases, results)
+    note = file_system_note(results, max(args.sizes), written) if helm else ""
+    print(f"medians of {args.runs} runs; Python {sys.version.split()[0]}")
+    print(format_table(lines))
+    if note:
+        print(f"\n{note}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "runs": args.runs,
         "python": sys.version.split()[0],
         "helm": helm,
         "peak_rss_via": peak.prefix[0],
-        "rows": rows,
+        "lines": [asdict(line) for line in lines],
+        "file_system": note,
+        "commands": rows,
     }
     args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"\nwrote {args.json}")
