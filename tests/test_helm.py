@@ -9,7 +9,7 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 
-from chartgen.checks.output import HELM_FILE_LIMIT, check_file_sizes
+from chartgen.checks.output import HELM_FILE_LIMIT, check_file_size
 from chartgen.pipeline import generate
 from chartgen.spec import ChartSpec
 from chartgen.write import write_chart
@@ -228,16 +228,17 @@ def test_the_file_size_limit_is_the_one_helm_enforces(helm, default_chart, tmp_p
     readme = chart / "README.md"
     readme.write_text("a" * HELM_FILE_LIMIT)
     assert helm("template", "vaultmesh", chart).returncode == 0
-    assert check_file_sizes({"README.md": readme.read_text()}) == []
+    assert check_file_size("README.md", readme.read_text()) is None
     readme.write_text("é" * (HELM_FILE_LIMIT // 2) + "a")  # one byte over, counted encoded
     refused = helm("template", "vaultmesh", chart)
     assert refused.returncode != 0
     assert "README.md" in refused.stderr and "larger than the maximum file size" in refused.stderr
-    [problem] = check_file_sizes({"README.md": readme.read_text()})
+    problem = check_file_size("README.md", readme.read_text())
+    assert problem is not None
     assert problem.where.path == "README.md"
     assert f"{HELM_FILE_LIMIT + 1:,} bytes" in problem.what
 
 
 def test_files_helm_ignores_are_not_held_to_its_limit():
     big = "a" * (HELM_FILE_LIMIT + 1)
-    assert check_file_sizes({"rule-tests/alerts.test.yaml": big}, ("rule-tests/",)) == []
+    assert check_file_size("rule-tests/alerts.test.yaml", big, ("rule-tests/",)) is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from chartgen.checks.names import Locate
 from chartgen.errors import ChartgenError, Diagnostic, Location
@@ -32,14 +32,6 @@ def check_rule_sizes(rules: Sequence[RulesView | None], locate: Locate) -> list[
 
 #: Helm refuses to load a chart that holds a file over 5 MiB.
 HELM_FILE_LIMIT = 5 * 1024 * 1024
-
-
-def check_file_sizes(
-    files: Mapping[str, str], helm_ignored: Sequence[str] = ()
-) -> list[Diagnostic]:
-    """Each rendered file helm loads (all but ``helm_ignored`` directories) fits its limit."""
-    found = (check_file_size(path, text, helm_ignored) for path, text in files.items())
-    return [problem for problem in found if problem is not None]
 
 
 def check_file_size(path: str, text: str, helm_ignored: Sequence[str] = ()) -> Diagnostic | None:

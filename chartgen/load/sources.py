@@ -1,8 +1,4 @@
-"""Where a render's inputs come from: spec files, the embedded spec, values files, templates.
-
-Reading them needs no models, so a render served from the cache reads its inputs here
-without importing the spec, build or template machinery.
-"""
+"""Where a render's inputs come from: spec files, the embedded spec, values files, templates."""
 
 from __future__ import annotations
 
@@ -53,16 +49,7 @@ def read_spec_texts(paths: Sequence[Path] = ()) -> list[Text]:
             f"no spec files (*.yaml, *.yml) in {', '.join(map(str, paths))}",
             fix="pass a spec file or a directory holding spec files",
         )
-    return _read(files, "spec file")
-
-
-def read_values_texts(paths: Sequence[Path]) -> list[Text]:
-    """The environment values files to check, as given."""
-    return _read(paths, "values file")
-
-
-def _read(paths: Sequence[Path], what: str) -> list[Text]:
-    return [read_text(path, what) for path in paths]
+    return [read_text(path, "spec file") for path in files]
 
 
 def read_text(path: Path, what: str) -> Text:
