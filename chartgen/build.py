@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +12,7 @@ from chartgen.monitoring.helmtest import metrics_check_script
 from chartgen.monitoring.params import alert_values
 from chartgen.monitoring.rules import RulesView, all_alerts, promtool_tests, rules_view
 from chartgen.monitoring.series import Series
-from chartgen.spec import ChartSpec, Probe, Service
+from chartgen.spec import ChartSpec, EgressRule, EnvVar, Port, Probe, Service
 from chartgen.spec.service import ALWAYS_WRITABLE
 from chartgen.spec.types import LimitsValues, RequestsValues, ResourcesValues
 from chartgen.values.chart import ChartValues, chart_values
@@ -45,26 +45,6 @@ TEST_RESOURCES = ResourcesValues(
 
 
 @dataclass(frozen=True)
-class PortView:
-    """A container and Service port."""
-
-    name: str
-    port: int
-    protocol: str
-
-
-@dataclass(frozen=True)
-class EnvView:
-    """An env var from the spec: a value, or a Secret key reference."""
-
-    name: str
-    value: str | None
-    secret_name: str | None
-    secret_key: str | None
-    secret_optional: bool
-
-
-@dataclass(frozen=True)
 class VolumeView:
     """An emptyDir for a writable path, or an existing Secret mounted as files."""
 
@@ -73,16 +53,6 @@ class VolumeView:
     secret: str | None = None
     keys: tuple[str, ...] = ()
     optional: bool = False
-
-
-@dataclass(frozen=True)
-class EgressView:
-    """Traffic a service starts: to another service of the chart, or to an address block."""
-
-    service: str | None
-    cidr: str | None
-    except_: tuple[str, ...]
-    ports: tuple[tuple[int, str], ...]
 
 
 @dataclass(frozen=True)
@@ -101,10 +71,10 @@ class ServiceView:
     name: str
     description: str
     stateful: bool
-    ports: tuple[PortView, ...]
-    env: tuple[EnvView, ...]
+    ports: Sequence[Port]
+    env: Sequence[EnvVar]
     volumes: tuple[VolumeView, ...]
-    egress: tuple[EgressView, ...]
+    egress: Sequence[EgressRule]
     scrape: ScrapeView | None
     rules: RulesView | None
     test_port: int
@@ -187,27 +157,10 @@ def service_view(service: Service) -> ServiceView:
         name=service.name,
         description=service.description,
         stateful=service.stateful,
-        ports=tuple(PortView(p.name, p.port, p.protocol) for p in service.ports),
-        env=tuple(
-            EnvView(
-                e.name,
-                e.value,
-                e.secret.name if e.secret else None,
-                e.secret.key if e.secret else None,
-                e.secret.optional if e.secret else False,
-            )
-            for e in service.env
-        ),
+        ports=service.ports,
+        env=service.env,
         volumes=volumes(service),
-        egress=tuple(
-            EgressView(
-                rule.service,
-                rule.cidr,
-                tuple(rule.except_),
-                tuple((p.port, p.protocol) for p in rule.ports),
-            )
-            for rule in service.egress
-        ),
+        egress=service.egress,
         scrape=scrape,
         rules=rules_view(service),
         test_port=scrape.port if scrape else first.port,

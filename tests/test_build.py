@@ -6,6 +6,7 @@ import re
 
 from chartgen.build import build
 from chartgen.monitoring.series import catalog
+from chartgen.pipeline import generate
 from chartgen.spec import ChartSpec
 from chartgen.spec.types import DNS1123_LABEL
 
@@ -81,15 +82,15 @@ def test_a_service_without_metrics_is_tested_on_its_first_port():
     assert (service.test_port, service.test_path) == (8080, "/")
 
 
-def test_secret_references_keep_only_names_and_keys():
+def test_secret_references_render_only_names_and_keys():
     env = [{"name": "TOKEN", "secret": {"name": "api-creds", "key": "token", "optional": True}}]
-    [var] = built(minimal_service(env=env)).services[0].env
-    assert (var.value, var.secret_name, var.secret_key, var.secret_optional) == (
-        None,
-        "api-creds",
-        "token",
-        True,
-    )
+    spec = ChartSpec.model_validate(minimal_spec(minimal_service(env=env)))
+    workload = generate(spec).files["templates/api/workload.yaml"]
+    assert (
+        '            - name: "TOKEN"\n              valueFrom:\n                secretKeyRef:\n'
+        '                  name: "api-creds"\n                  key: "token"\n'
+        "                  optional: true\n"
+    ) in workload
 
 
 def test_services_keep_their_spec_order_and_stateful_ones_default_to_statefulsets():

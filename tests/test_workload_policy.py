@@ -230,8 +230,15 @@ def test_spreading_can_be_switched_off(render):
         assert "topologySpreadConstraints" not in workload["spec"]["template"]["spec"]
 
 
-def test_spec_egress_to_another_service_selects_its_pods(helm, tmp_path):
-    client = minimal_service("client", egress=[{"service": "api", "ports": [{"port": 8080}]}])
+def test_spec_egress_selects_another_services_pods_or_an_address_block(helm, tmp_path):
+    outside = {
+        "cidr": "10.0.0.0/8",
+        "except": ["10.1.0.0/16"],
+        "ports": [{"port": 53, "protocol": "UDP"}],
+    }
+    client = minimal_service(
+        "client", egress=[{"service": "api", "ports": [{"port": 8080}]}, outside]
+    )
     spec = ChartSpec.model_validate(minimal_spec(minimal_service(), client))
     out = tmp_path / "demo"
     write_chart(generate(spec).files, out)
@@ -242,6 +249,10 @@ def test_spec_egress_to_another_service_selects_its_pods(helm, tmp_path):
     assert policy["egress"][1] == {
         "to": [{"podSelector": objects(docs, "Deployment")["demo-api"]["spec"]["selector"]}],
         "ports": [{"port": 8080, "protocol": "TCP"}],
+    }
+    assert policy["egress"][2] == {
+        "to": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}],
+        "ports": [{"port": 53, "protocol": "UDP"}],
     }
 
 
