@@ -18,18 +18,15 @@ from chartgen.spec.types import LimitsValues, RequestsValues, ResourcesValues
 from chartgen.values.chart import ChartValues, chart_values
 from chartgen.values.models import (
     DashboardValues,
-    ExecAction,
     GlobalValues,
     GrafanaDashboardsValues,
     GrafanaValues,
-    HTTPGetAction,
     ImageValues,
     MetricsValues,
     ProbesValues,
     ProbeValues,
     ServiceAccountValues,
     ServiceValues,
-    TCPSocketAction,
     TestsValues,
 )
 
@@ -228,9 +225,9 @@ def probe_values(probe: Probe) -> ProbeValues:
     """A spec probe in the shape of a Kubernetes probe, plus its switch."""
     return ProbeValues(
         enabled=probe.enabled,
-        httpGet=HTTPGetAction(**probe.http.model_dump()) if probe.http else None,
-        tcpSocket=TCPSocketAction(**probe.tcp.model_dump()) if probe.tcp else None,
-        exec=ExecAction(**probe.exec.model_dump()) if probe.exec else None,
+        httpGet=probe.http,
+        tcpSocket=probe.tcp,
+        exec=probe.exec,
         initialDelaySeconds=probe.initialDelaySeconds,
         periodSeconds=probe.periodSeconds,
         timeoutSeconds=probe.timeoutSeconds,

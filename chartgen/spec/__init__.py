@@ -9,7 +9,7 @@ from chartgen.spec.monitoring import (
     MetricFamily,
     RecordingRule,
 )
-from chartgen.spec.probes import ExecCheck, HttpCheck, Probe, Probes, TcpCheck
+from chartgen.spec.probes import ExecAction, HTTPGetAction, Probe, Probes, TCPSocketAction
 from chartgen.spec.service import (
     EgressPort,
     EgressRule,
@@ -33,8 +33,8 @@ __all__ = [
     "EgressRule",
     "EnvVar",
     "ExampleSeries",
-    "ExecCheck",
-    "HttpCheck",
+    "ExecAction",
+    "HTTPGetAction",
     "Image",
     "LimitsValues",
     "MetricFamily",
@@ -51,7 +51,7 @@ __all__ = [
     "SecretRef",
     "Service",
     "SpecFile",
+    "TCPSocketAction",
     "Target",
-    "TcpCheck",
     "Threshold",
 ]

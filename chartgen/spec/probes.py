@@ -1,4 +1,7 @@
-"""Health probes: liveness, readiness and startup, each switchable per environment."""
+"""Health probes: liveness, readiness and startup, each switchable per environment.
+
+The checks are Kubernetes' own handlers, shared with the values.
+"""
 
 from __future__ import annotations
 
@@ -16,26 +19,26 @@ from chartgen.spec.types import (
 )
 
 
-class HttpCheck(BaseModel):
-    """An HTTP GET that must answer 2xx or 3xx."""
+class HTTPGetAction(BaseModel):
+    """An HTTP GET probe."""
 
     model_config = STRICT_CONFIG
 
-    path: HttpPath = Field(description="Request path, e.g. /health.")
+    path: HttpPath
     port: PortRef
     scheme: Literal["HTTP", "HTTPS"] = "HTTP"
 
 
-class TcpCheck(BaseModel):
-    """A TCP connection that must open."""
+class TCPSocketAction(BaseModel):
+    """A TCP probe."""
 
     model_config = STRICT_CONFIG
 
     port: PortRef
 
 
-class ExecCheck(BaseModel):
-    """A command in the container that must exit 0."""
+class ExecAction(BaseModel):
+    """A command probe."""
 
     model_config = STRICT_CONFIG
 
@@ -48,9 +51,9 @@ class Probe(BaseModel):
     model_config = STRICT_CONFIG
 
     enabled: bool = Field(True, description="Off renders no probe; values can switch it.")
-    http: HttpCheck | None = None
-    tcp: TcpCheck | None = None
-    exec: ExecCheck | None = None
+    http: HTTPGetAction | None = Field(None, description="An HTTP GET that must answer 2xx or 3xx.")
+    tcp: TCPSocketAction | None = Field(None, description="A TCP connection that must open.")
+    exec: ExecAction | None = Field(None, description="A command that must exit 0.")
     initialDelaySeconds: Seconds = 0
     periodSeconds: PositiveInt = 10
     timeoutSeconds: PositiveInt = 1

@@ -11,13 +11,12 @@ from pydantic import (
 )
 
 from chartgen.spec.monitoring import Duration
+from chartgen.spec.probes import ExecAction, HTTPGetAction, TCPSocketAction
 from chartgen.spec.types import (
     ENV_NAME,
     IMAGE_DIGEST,
     IMAGE_TAG,
-    HttpPath,
     ImageRepository,
-    PortRef,
     PositiveInt,
     ResourcesValues,
     Seconds,
@@ -71,26 +70,6 @@ class ImageValues(ValuesModel):
     pullPolicy: Literal["Always", "IfNotPresent", "Never"] = Field(
         "IfNotPresent", description="When the kubelet pulls the image."
     )
-
-
-class HTTPGetAction(ValuesModel):
-    """An HTTP GET probe."""
-
-    path: HttpPath
-    port: PortRef
-    scheme: Literal["HTTP", "HTTPS"] = "HTTP"
-
-
-class TCPSocketAction(ValuesModel):
-    """A TCP probe."""
-
-    port: PortRef
-
-
-class ExecAction(ValuesModel):
-    """A command probe."""
-
-    command: list[str] = Field(min_length=1)
 
 
 class ProbeValues(ValuesModel):
