@@ -103,26 +103,14 @@ def render_files(chart: ChartView) -> Iterator[tuple[str, str]]:
         "templates/NOTES.txt": template("NOTES.txt.jinja"),
     }
     for service in chart.services:
-        prefix = f"templates/{service.name}"
-        files[f"{prefix}/workload.yaml"] = template("workload.yaml.jinja", service=service)
-        files[f"{prefix}/service.yaml"] = template("service.yaml.jinja", service=service)
-        files[f"{prefix}/networkpolicy.yaml"] = template(
-            "networkpolicy.yaml.jinja", service=service
-        )
-        files[f"{prefix}/poddisruptionbudget.yaml"] = template(
-            "poddisruptionbudget.yaml.jinja", service=service
-        )
-        files[f"{prefix}/serviceaccount.yaml"] = template(
-            "serviceaccount.yaml.jinja", service=service
-        )
+        kinds = [*SERVICE_FILES]
         if service.rules:
-            files[f"{prefix}/prometheus-rules.yaml"] = template(
-                "prometheus-rules.yaml.jinja", service=service
-            )
+            kinds.append("prometheus-rules")
         if service.scrape:
-            files[f"{prefix}/servicemonitor.yaml"] = template(
-                "servicemonitor.yaml.jinja", service=service
-            )
+            kinds.append("servicemonitor")
+        for kind in kinds:
+            path = f"templates/{service.name}/{kind}.yaml"
+            files[path] = template(f"{kind}.yaml.jinja", service=service)
         files[f"templates/tests/{service.name}-test.yaml"] = template(
             "test-pod.yaml.jinja", service=service
         )
@@ -138,6 +126,9 @@ def render_files(chart: ChartView) -> Iterator[tuple[str, str]]:
     for path in (*first, *sorted(files.keys() - set(first))):
         yield path, files[path]()
 
+
+#: The templates every service gets, by file name; rules and a ServiceMonitor when it has them.
+SERVICE_FILES = ("workload", "service", "networkpolicy", "poddisruptionbudget", "serviceaccount")
 
 #: Values sections with an entry per service, alert or dashboard.
 PER_ENTRY_SECTIONS = ("services", "alerts", "dashboards")
@@ -172,23 +163,15 @@ def values_table(values: dict[str, Any], docs: KeyDocs) -> list[tuple[str, str, 
     any other value, lists and plain maps too, is one row.
     """
     rows: list[tuple[str, str, str]] = []
-    texts: dict[tuple[type, object], str] = {}  # JSON of each string, int and bool met
 
     def add(values: dict[str, Any], docs: KeyDocs, prefix: str) -> None:
         descriptions, nested = docs
         for key, value in values.items():
             inner = nested.get(key)
-            kind = type(value)
-            if inner is not None and kind is dict:
+            if inner is not None and isinstance(value, dict):
                 add(value, inner, f"{prefix}{key}.")
-                continue
-            if kind is str or kind is int or kind is bool:
-                text = texts.get((kind, value))
-                if text is None:
-                    text = texts[kind, value] = json.dumps(value)
             else:
-                text = json.dumps(value)
-            rows.append((prefix + key, text, descriptions.get(key, "")))
+                rows.append((prefix + key, json.dumps(value), descriptions.get(key, "")))
 
     add(values, docs, "")
     return rows
