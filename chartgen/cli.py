@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from functools import wraps
+from collections.abc import Iterable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from chartgen.errors import ChartgenError, Diagnostic
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 spec_option = click.option(
     "--spec",
@@ -22,22 +20,27 @@ spec_option = click.option(
     type=click.Path(exists=True, path_type=Path),
     help="Spec file or directory of spec files; repeatable. Default: the embedded VaultMesh spec.",
 )
+values_option = partial(
+    click.option,
+    "--values",
+    "values_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
 
 
-def reports_errors(command: F) -> F:
-    """Print a ChartgenError's diagnostics and exit 1, instead of a traceback."""
+class _Commands(click.Group):
+    """chartgen's commands: a ChartgenError prints its diagnostics and exits 1, no traceback."""
 
-    @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; report a ChartgenError as diagnostics and a count of errors."""
         try:
-            return command(*args, **kwargs)
+            return super().invoke(ctx)
         except ChartgenError as err:
             print_diagnostics(err.diagnostics)
             errors = sum(not d.warning for d in err.diagnostics)
             click.secho(f"{errors} error{'s' * (errors != 1)}; nothing written", err=True, fg="red")
             sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
@@ -46,7 +49,7 @@ def print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
         click.echo(diagnostic.format(), err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="chartgen", prog_name="chartgen")
 def main() -> None:
     """chartgen: one typed spec of a platform -> a versioned Helm chart with its monitoring."""
@@ -59,17 +62,10 @@ def main() -> None:
     type=click.Path(path_type=Path, file_okay=False),
     help="Chart directory to write. Default: charts/<chart name>.",
 )
-@click.option(
-    "--values",
-    "values_files",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="An environment's values file to check against the chart's values; repeatable.",
-)
+@values_option(help="An environment's values file to check against the chart's values; repeatable.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the chart on disk differs.")
 @click.option("--diff", "show_diff", is_flag=True, help="With --check, print a unified diff.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-@reports_errors
 def render(  # noqa: PLR0917
     specs: tuple[Path, ...],
     out: Path | None,
@@ -134,7 +130,6 @@ class _Counted:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A values file whose alerts.* parameters set the thresholds (e.g. values/staging.yaml).",
 )
-@reports_errors
 def preview(specs: tuple[Path, ...], out: Path, values_file: Path | None) -> None:
     """Write a static HTML page per dashboard: its layout, panels, queries and thresholds."""
     from chartgen.live.release import release_values  # noqa: PLC0415
@@ -148,8 +143,7 @@ def preview(specs: tuple[Path, ...], out: Path, values_file: Path | None) -> Non
         raise ChartgenError.single(
             "the spec declares no dashboards", fix="add dashboards: to the spec"
         )
-    params = alert_params(release_values(built))
-    files = preview_files(built.chart.dashboards, params)
+    files = preview_files(built.chart.dashboards, alert_params(release_values(built)))
     write_pages(files, out)
     click.echo(f"wrote {len(files)} pages to {out}: open {out / 'index.html'}")
 
@@ -180,13 +174,7 @@ def spec() -> None:
     metavar="URL",
     help="Base URL of the Prometheus server, e.g. http://127.0.0.1:9090.",
 )
-@click.option(
-    "--values",
-    "values_files",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Values file of the release, as given to helm; repeatable, later files win.",
-)
+@values_option(help="Values file of the release, as given to helm; repeatable, later files win.")
 @click.option("--namespace", help="Only the targets and alerts of this Kubernetes namespace.")
 @click.option(
     "--output",

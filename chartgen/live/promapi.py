@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any
+from typing import Any, cast
 
 from chartgen.errors import ChartgenError, Location
+from chartgen.live.report import plural
 
 #: HTTP statuses worth another attempt: Prometheus starting up, or a proxy in between.
 RETRY_STATUSES = frozenset({502, 503, 504})
@@ -24,12 +24,7 @@ class PrometheusAPI:
     """GET/POST /api/v1/<path> of one Prometheus; every failure is a ChartgenError."""
 
     def __init__(
-        self,
-        url: str,
-        *,
-        timeout: float = 10.0,
-        retries: int = 2,
-        backoff: float = 0.5,
+        self, url: str, *, timeout: float = 10.0, retries: int = 2, backoff: float = 0.5
     ) -> None:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -44,35 +39,27 @@ class PrometheusAPI:
         self.backoff = backoff
 
     def get(self, path: str, *, missing_ok: bool = False, **params: str) -> Any:
-        """GET /api/v1/<path>?params and return the response's `data`.
-
-        With missing_ok, an endpoint this server does not have (404) gives None.
-        """
+        """GET /api/v1/<path>?params: the response's `data`; None for a 404 with missing_ok."""
         query = f"?{urllib.parse.urlencode(params)}" if params else ""
         request = urllib.request.Request(f"{self.url}/api/v1/{path}{query}")
         return self._call(request, missing_ok=missing_ok)
 
-    def post(self, path: str, **params: str) -> Any:
-        """POST /api/v1/<path> with form parameters (long queries) and return its `data`."""
-        body = urllib.parse.urlencode(params).encode()
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        """An instant query, POSTed as a form (queries can be long); its vector's samples."""
         request = urllib.request.Request(
-            f"{self.url}/api/v1/{path}",
-            data=body,
+            f"{self.url}/api/v1/query",
+            data=urllib.parse.urlencode({"query": expr}).encode(),
             headers={"Content-Type": "application/x-www-form-urlencoded"},
             method="POST",
         )
-        return self._call(request)
-
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        """An instant query; the samples of its vector result."""
-        data = self.post("query", query=expr)
+        data = self._call(request)
         if data.get("resultType") != "vector":
             raise self._error(f"query {expr!r} returned a {data.get('resultType')}, not a vector")
-        result: list[dict[str, Any]] = data["result"]
-        return result
+        return cast("list[dict[str, Any]]", data["result"])
 
     def _call(self, request: urllib.request.Request, *, missing_ok: bool = False) -> Any:
         """Send the request and decode the API envelope; retries are bounded, with backoff."""
+        failed: urllib.error.HTTPError | None = None
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
             try:
@@ -80,37 +67,34 @@ class PrometheusAPI:
                     body = response.read()
                 break
             except urllib.error.HTTPError as error:
-                if error.code in RETRY_STATUSES and not last:
-                    time.sleep(self.backoff * 2**attempt)
-                    continue
                 if error.code == 404 and missing_ok:
                     return None
-                body = error.read()
-                envelope = _decode(body)
-                if envelope is None:
-                    what = f"{request.full_url} answered HTTP {error.code} {error.reason}"
-                    if error.code in RETRY_STATUSES:
-                        what += f" ({_attempts(self.retries)})"
-                    elif error.code == 404:
-                        what += ": not the Prometheus API"
-                    raise self._error(what) from None
-                raise self._error(
-                    f"{request.full_url}: {envelope.get('errorType')}: {envelope.get('error')}"
-                ) from None
+                if error.code not in RETRY_STATUSES or last:
+                    failed = error
+                    body = error.read()
+                    break
             except (urllib.error.URLError, OSError) as error:
-                if not last:
-                    time.sleep(self.backoff * 2**attempt)
-                    continue
-                reason = getattr(error, "reason", error)
-                if isinstance(reason, socket.timeout | TimeoutError):
-                    reason = f"no answer within {self.timeout:g}s"
-                raise self._error(
-                    f"cannot reach Prometheus at {self.url} ({_attempts(self.retries)}): {reason}"
-                ) from None
+                if last:
+                    reason = getattr(error, "reason", error)
+                    if isinstance(reason, TimeoutError):
+                        reason = f"no answer within {self.timeout:g}s"
+                    raise self._error(
+                        f"cannot reach Prometheus at {self.url} "
+                        f"({plural(self.retries + 1, 'attempt')}): {reason}"
+                    ) from None
+            time.sleep(self.backoff * 2**attempt)
         envelope = _decode(body)
+        if envelope is None and failed is not None:
+            what = f"{request.full_url} answered HTTP {failed.code} {failed.reason}"
+            if failed.code in RETRY_STATUSES:
+                what += f" ({plural(self.retries + 1, 'attempt')})"
+            elif failed.code == 404:
+                what += ": not the Prometheus API"
+            raise self._error(what)
         if envelope is None:
             raise self._error(f"{request.full_url} did not answer with Prometheus API JSON")
-        if envelope.get("status") != "success":
+        # An HTTP error with an API envelope: the envelope says what went wrong.
+        if failed is not None or envelope.get("status") != "success":
             raise self._error(
                 f"{request.full_url}: {envelope.get('errorType')}: {envelope.get('error')}"
             )
@@ -127,7 +111,3 @@ def _decode(body: bytes) -> dict[str, Any] | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) and "status" in data else None
-
-
-def _attempts(retries: int) -> str:
-    return f"{retries + 1} attempt{'s' * bool(retries)}"

@@ -20,8 +20,6 @@ from chartgen.pipeline import Built
 from chartgen.spec import ChartSpec
 from chartgen.values.models import Values
 
-RuleType = Literal["recording", "alerting"]
-
 
 @dataclass(frozen=True)
 class ExpectedService:
@@ -36,10 +34,9 @@ class ExpectedService:
 class ExpectedRule:
     """One rule the release ships; alerts carry their severity and `for` in seconds."""
 
-    service: str
     group: str
     file: str
-    type: RuleType
+    type: Literal["recording", "alerting"]
     name: str
     severity: str = ""
     for_seconds: float = 0.0
@@ -66,8 +63,7 @@ def release_values(built: Built) -> dict[str, Any]:
     merged: dict[str, Any] = built.chart.values.defaults
     for document in built.values:
         merged = helm_merge(merged, document.overrides)
-    errors = built.chart.values.errors(merged)
-    if errors:
+    if errors := built.chart.values.errors(merged):
         together = SourceFile(" + ".join(d.name for d in built.values), merged)
         raise ChartgenError(validation_diagnostics(errors, together, Values))
     return merged
@@ -78,8 +74,7 @@ def release(spec: ChartSpec, values: dict[str, Any]) -> Release:
     services = []
     rules: list[ExpectedRule] = []
     groups: dict[str, str] = {}
-    rules_values = values["rules"]
-    ships_rules = rules_values["configMap"]["enabled"] or rules_values["prometheusRule"]["enabled"]
+    ships_rules = any(values["rules"][kind]["enabled"] for kind in ("configMap", "prometheusRule"))
     for service in spec.services:
         recording_group, alerts_group = f"{service.name}.recording", f"{service.name}.alerts"
         groups |= {recording_group: service.name, alerts_group: service.name}
@@ -91,32 +86,22 @@ def release(spec: ChartSpec, values: dict[str, Any]) -> Release:
             service_values.get("metrics", {}).get("scrape") or values["serviceMonitor"]["enabled"]
         )
         if service.metrics is not None and scraped:
-            services.append(
-                ExpectedService(
-                    service.name,
-                    service_values["replicas"],
-                    tuple((f.name, f.series_names()) for f in service.metrics.families),
-                )
-            )
+            families = tuple((f.name, f.series_names()) for f in service.metrics.families)
+            services.append(ExpectedService(service.name, service_values["replicas"], families))
         if not ships_rules:
             continue
         file = rules_file_name(service)
         rules += [
-            ExpectedRule(service.name, recording_group, file, "recording", r.record)
+            ExpectedRule(recording_group, file, "recording", r.record)
             for r in service.recordingRules
         ]
         for alert in service.alerts:
             settings = values["alerts"][alert.alert]
             if settings["enabled"]:
+                seconds = duration_seconds(settings["for"])
                 rules.append(
                     ExpectedRule(
-                        service.name,
-                        alerts_group,
-                        file,
-                        "alerting",
-                        alert.alert,
-                        settings["severity"],
-                        duration_seconds(settings["for"]),
+                        alerts_group, file, "alerting", alert.alert, settings["severity"], seconds
                     )
                 )
     return Release(spec.chart.name, tuple(services), tuple(rules), groups)

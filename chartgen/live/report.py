@@ -8,21 +8,14 @@ from dataclasses import dataclass
 
 SEVERITIES = ("info", "warning", "critical")
 
-
+#: The kinds of check, as the table's CHECK column names them.
 TARGETS = "targets"
-
-
 FAMILIES = "metric families"
-
-
 RECORDING = "recording rules"
-
-
 ALERTING = "alerting rules"
-
-
 PROMETHEUS = "prometheus"
-
+#: The kinds the summary and the JSON totals count.
+_COUNTED = (TARGETS, FAMILIES, RECORDING, ALERTING)
 
 #: Labels an alert row leaves out: the row already shows them.
 _SHOWN_LABELS = frozenset({"alertname", "severity", "job"})
@@ -61,14 +54,11 @@ class Check:
     @property
     def result(self) -> str:
         """The count column of the table, e.g. ``2/2 up``."""
-        good = self.checked - self.failed
-        if self.kind == TARGETS:
-            return f"{good}/{self.checked} up"
         if self.kind == PROMETHEUS:
             return "reload ok" if self.ok else "reload failed"
-        if self.kind == FAMILIES:
-            return f"{good}/{self.checked} present"
-        return f"{good}/{self.checked} ok" + (f" +{self.extra} extra" if self.extra else "")
+        word = {TARGETS: "up", FAMILIES: "present"}.get(self.kind, "ok")
+        extra = f" +{self.extra} extra" if self.extra else ""
+        return f"{self.checked - self.failed}/{self.checked} {word}{extra}"
 
 
 @dataclass(frozen=True)
@@ -121,29 +111,25 @@ class Report:
 
     def summary(self) -> str:
         """One line: how much was checked, how much failed, and the alerts."""
-        targets, families, recording, alerting = (
-            self.totals(kind) for kind in (TARGETS, FAMILIES, RECORDING, ALERTING)
-        )
+        targets, families, recording, alerting = map(self.totals, _COUNTED)
+        rules = recording[0] + alerting[0]
         checked = (
             f"checked {plural(targets[0], 'target')}, {plural(families[0], 'metric family')}, "
-            f"{plural(recording[0] + alerting[0], 'rule')} "
-            f"({recording[0]} recording, {alerting[0]} alerting)"
+            f"{plural(rules, 'rule')} ({recording[0]} recording, {alerting[0]} alerting)"
         )
-        failed = [
-            plural(count, noun)
-            for count, noun in (
-                (targets[1], "target"),
-                (families[1], "metric family"),
-                (recording[1] + alerting[1], "rule"),
-                (self.totals(PROMETHEUS)[1], "config reload"),
-            )
-            if count
-        ]
+        failures = {
+            "target": targets[1],
+            "metric family": families[1],
+            "rule": recording[1] + alerting[1],
+            "config reload": self.totals(PROMETHEUS)[1],
+        }
+        failed = [plural(count, noun) for noun, count in failures.items() if count]
         outcome = f"{', '.join(failed)} failed" if failed else "all present and healthy"
         firing = [a for a in self.alerts if a.state == "firing"]
         by_severity = Counter(a.severity for a in firing)
-        severities = ", ".join(f"{n} {s}" for s, n in sorted(by_severity.items(), key=_by_rank))
-        alerts = f"{len(firing)} alert{'s' * (len(firing) != 1)} firing"
+        worst_first = sorted(by_severity, key=_severity_rank, reverse=True)
+        severities = ", ".join(f"{by_severity[s]} {s}" for s in worst_first)
+        alerts = f"{plural(len(firing), 'alert')} firing"
         alerts += f" ({severities})" if severities else ""
         alerts += f", {len(self.alerts) - len(firing)} pending"
         line = f"{checked}: {outcome}; {alerts}"
@@ -169,14 +155,10 @@ class Report:
         for alert in self.alerts:
             state = "FAIL" if alert in failing else alert.state
             rows.append(("alert", alert.service, state, alert.severity, alert.describe()))
-        widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        lines = [
-            "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True))
-            + "  "
-            + row[4]
-            for row in rows
-        ]
-        return "\n".join(line.rstrip() for line in lines) + f"\n\n{self.summary()}\n"
+        # The last column, the detail, is not padded.
+        widths = [max(len(row[i]) for row in rows) for i in range(4)] + [0]
+        lines = ("  ".join(map(str.ljust, row, widths)).rstrip() for row in rows)
+        return "\n".join(lines) + f"\n\n{self.summary()}\n"
 
     def as_json(self) -> str:
         """The report for machines: every check with its problems, the alerts, the totals."""
@@ -188,7 +170,7 @@ class Report:
                 kind.replace(" ", "_"): dict(
                     zip(("checked", "failed"), self.totals(kind), strict=True)
                 )
-                for kind in (TARGETS, FAMILIES, RECORDING, ALERTING)
+                for kind in _COUNTED
             },
             "checks": [
                 {
@@ -223,10 +205,6 @@ class Report:
 def _severity_rank(severity: str) -> int:
     """Rank of a severity; an unknown one counts as the worst, so it is never missed."""
     return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
-
-
-def _by_rank(item: tuple[str, int]) -> int:
-    return -_severity_rank(item[0])
 
 
 def plural(count: int, noun: str) -> str:

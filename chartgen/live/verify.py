@@ -39,7 +39,20 @@ def verify_release(
 ) -> Report:
     """Check the live Prometheus against what the release ships."""
     try:
-        return _verify(api, release, namespace, fail_on_firing, progress)
+        progress(f"reading {api.url}")
+        checks = reload_checks(api.get("status/runtimeinfo", missing_ok=True))
+        progress(f"checking the scrape targets of {plural(len(release.services), 'service')}")
+        active = api.get("targets", state="active")["activeTargets"]
+        checks += target_checks(release, active, namespace)
+        families = sum(len(s.families) for s in release.services)
+        if families:
+            progress(f"checking {plural(families, 'metric family')}")
+            checks += family_checks(release, api.query(families_query(release, namespace)))
+        progress(f"checking {plural(len(release.rules), 'rule')}")
+        groups = api.get("rules")["groups"]
+        checks += rule_checks(release, groups)
+        progress("listing pending and firing alerts")
+        alerts = active_alerts(release, groups, namespace)
     except (KeyError, TypeError, AttributeError) as err:
         raise ChartgenError.single(
             f"{api.url} answered in a shape the Prometheus API does not have "
@@ -47,29 +60,6 @@ def verify_release(
             fix="point --prometheus-url at a Prometheus server",
             where=Location(api.url),
         ) from None
-
-
-def _verify(
-    api: PrometheusAPI,
-    release: Release,
-    namespace: str | None,
-    fail_on_firing: str | None,
-    progress: Callable[[str], None],
-) -> Report:
-    progress(f"reading {api.url}")
-    checks = list(reload_checks(api.get("status/runtimeinfo", missing_ok=True)))
-    progress(f"checking the scrape targets of {plural(len(release.services), 'service')}")
-    active = api.get("targets", state="active")["activeTargets"]
-    checks += target_checks(release, active, namespace)
-    families = sum(len(s.families) for s in release.services)
-    if families:
-        progress(f"checking {plural(families, 'metric family')}")
-        checks += family_checks(release, api.query(families_query(release, namespace)))
-    progress(f"checking {plural(len(release.rules), 'rule')}")
-    groups = api.get("rules")["groups"]
-    checks += rule_checks(release, groups)
-    progress("listing pending and firing alerts")
-    alerts = active_alerts(release, groups, namespace)
     return Report(api.url, namespace, tuple(checks), alerts, fail_on_firing)
 
 
@@ -79,13 +69,11 @@ def reload_checks(runtime: dict[str, Any] | None) -> list[Check]:
         return []  # a Prometheus-compatible server without runtime info
     if runtime["reloadConfigSuccess"]:
         return [Check(PROMETHEUS, "-", 1, 0)]
-    problem = Problem(
-        "reload failed",
-        "configuration",
+    detail = (
         "the last reload of the configuration or rule files failed and the previous ones "
-        "stay in effect; a rule file does not load: see the Prometheus log",
+        "stay in effect; a rule file does not load: see the Prometheus log"
     )
-    return [Check(PROMETHEUS, "-", 1, 1, (problem,))]
+    return [Check(PROMETHEUS, "-", 1, 1, (Problem("reload failed", "configuration", detail),))]
 
 
 def target_checks(
@@ -98,27 +86,16 @@ def target_checks(
             (t for t in active if _target_in(t, service.name, namespace)),
             key=lambda t: (t["labels"].get("pod", ""), t["labels"].get("instance", "")),
         )
-        problems = [
-            Problem(
-                "down" if target["health"] == "down" else "not scraped yet",
-                _target_name(target),
-                target.get("lastError", ""),
-            )
-            for target in found
-            if target["health"] != "up"
-        ]
+        problems = [_target_problem(target) for target in found if target["health"] != "up"]
         down = len(problems)
         absent = max(service.replicas - len(found), 0)
         if absent:
             where = f"job={service.name}" + (f", namespace={namespace}" if namespace else "")
-            problems.append(
-                Problem(
-                    "missing",
-                    f"{absent} of {service.replicas} targets",
-                    f"Prometheus has {len(found)} target(s) with {where}; check the pods "
-                    "and their prometheus.io/* annotations",
-                )
+            detail = (
+                f"Prometheus has {len(found)} target(s) with {where}; check the pods "
+                "and their prometheus.io/* annotations"
             )
+            problems.append(Problem("missing", f"{absent} of {service.replicas} targets", detail))
         checked = max(len(found), service.replicas)
         checks.append(Check(TARGETS, service.name, checked, down + absent, tuple(problems)))
     return checks
@@ -158,56 +135,48 @@ def rule_checks(release: Release, groups: Sequence[dict[str, Any]]) -> list[Chec
     for group_name, service in release.groups.items():
         expected = [r for r in release.rules if r.group == group_name]
         loaded = [(g, r) for g in groups if g["name"] == group_name for r in g["rules"]]
-        if not expected and not loaded:
-            continue
-        kind = RECORDING if group_name.endswith(".recording") else ALERTING
-        problems, failed, extra = _group_problems(group_name, expected, loaded)
-        checks.append(Check(kind, service, len(expected), len(failed), tuple(problems), len(extra)))
+        if expected or loaded:
+            checks.append(_group_check(group_name, service, expected, loaded))
     return checks
 
 
-def _group_problems(
+def _group_check(
     group: str,
+    service: str,
     expected: Sequence[ExpectedRule],
     loaded: Sequence[tuple[dict[str, Any], dict[str, Any]]],
-) -> tuple[list[Problem], set[str], set[str]]:
-    """The problems of one rule group, the shipped rules that failed, and the extra rules."""
+) -> Check:
+    """One rule group: its shipped rules that failed, and the extra rules loaded in it."""
+    kind = RECORDING if group.endswith(".recording") else ALERTING
     if expected and not loaded:
-        missing = Problem(
-            "missing",
-            f"group {group}",
+        detail = (
             f"not loaded; the chart ships it in {expected[0].file} "
-            f"({plural(len(expected), 'rule')}: {', '.join(r.name for r in expected)})",
+            f"({plural(len(expected), 'rule')}: {', '.join(r.name for r in expected)})"
         )
-        return [missing], {r.name for r in expected}, set()
+        missing = Problem("missing", f"group {group}", detail)
+        return Check(kind, service, len(expected), len(expected), (missing,))
     problems: list[Problem] = []
-    failed: set[str] = set()
-    extra: set[str] = set()
     counts = Counter(rule["name"] for _, rule in loaded)
-    wanted = {r.name: r for r in expected}
     for shipped in expected:
         if shipped.name not in counts:
             problems.append(Problem("missing", shipped.name))
-            failed.add(shipped.name)
         elif counts[shipped.name] > 1:
             problems.append(
                 Problem("duplicate", shipped.name, f"loaded {counts[shipped.name]} times")
             )
-            failed.add(shipped.name)
+    wanted = {r.name: r for r in expected}
     for source, rule in loaded:
-        name = rule["name"]
-        want = wanted.get(name)
-        if want is None:
-            file = source.get("file", "?")
-            problems.append(
-                Problem("extra", name, f"loaded from {file}, not shipped with these values")
-            )
-            extra.add(name)
-            continue
-        found = _rule_problems(rule, want)
-        problems += found
-        failed |= {name} if found else set()
-    return list(dict.fromkeys(problems)), failed, extra
+        want = wanted.get(rule["name"])
+        if want is not None:
+            problems += _rule_problems(rule, want)
+        else:
+            detail = f"loaded from {source.get('file', '?')}, not shipped with these values"
+            problems.append(Problem("extra", rule["name"], detail))
+    unique = tuple(dict.fromkeys(problems))
+    # Every problem but an extra rule's is about a shipped rule, by its name.
+    extra = {p.item for p in unique if p.what == "extra"}
+    failed = {p.item for p in unique if p.what != "extra"}
+    return Check(kind, service, len(expected), len(failed), unique, len(extra))
 
 
 def _rule_problems(rule: dict[str, Any], want: ExpectedRule) -> list[Problem]:
@@ -243,20 +212,16 @@ def active_alerts(
                 labels = alert["labels"]
                 if namespace is not None and labels.get("namespace", namespace) != namespace:
                     continue
-                found.append(
-                    (
-                        order[group["name"]],
-                        ActiveAlert(
-                            alert=labels.get("alertname", rule["name"]),
-                            service=service,
-                            severity=labels.get("severity", ""),
-                            state=alert["state"],
-                            labels=tuple(sorted(labels.items())),
-                            active_at=alert.get("activeAt", ""),
-                            value=alert.get("value", ""),
-                        ),
-                    )
+                active = ActiveAlert(
+                    alert=labels.get("alertname", rule["name"]),
+                    service=service,
+                    severity=labels.get("severity", ""),
+                    state=alert["state"],
+                    labels=tuple(sorted(labels.items())),
+                    active_at=alert.get("activeAt", ""),
+                    value=alert.get("value", ""),
                 )
+                found.append((order[group["name"]], active))
     found.sort(key=lambda item: (item[0], item[1].alert, item[1].labels))
     return tuple(alert for _, alert in found)
 
@@ -266,7 +231,10 @@ def _target_in(target: dict[str, Any], job: str, namespace: str | None) -> bool:
     return bool(labels.get("job") == job and namespace in (None, labels.get("namespace")))
 
 
-def _target_name(target: dict[str, Any]) -> str:
+def _target_problem(target: dict[str, Any]) -> Problem:
+    """A target that is not up: its pod and instance, or its instance, and its last error."""
     labels = target.get("labels", {})
     instance = labels.get("instance", target.get("scrapeUrl", "?"))
-    return f"{labels['pod']} ({instance})" if "pod" in labels else instance
+    name = f"{labels['pod']} ({instance})" if "pod" in labels else instance
+    state = "down" if target["health"] == "down" else "not scraped yet"
+    return Problem(state, name, target.get("lastError", ""))
