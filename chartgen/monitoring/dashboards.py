@@ -13,27 +13,15 @@ from chartgen.load.sources import HEADER
 from chartgen.monitoring import params
 from chartgen.monitoring.series import Series, panel_queries, panel_unit, read, selector
 from chartgen.render.serialize import to_json
-from chartgen.spec import Alert, ChartSpec, Dashboard, Panel, Threshold
+from chartgen.spec import Alert, ChartSpec, Dashboard, Panel, Row, Threshold
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
-
-
 GRID_COLUMNS = 24
-
-
 UID_LENGTH = 40  # Grafana refuses longer uids
-
-
 SEVERITY_COLORS = {"info": "blue", "warning": "orange", "critical": "red"}
-
-
 #: kubectl apply keeps the whole object in an annotation; annotations hold 256 KiB in all.
 APPLY_ANNOTATION_LIMIT = 262_144
-
-
 CONFIGMAP_LIMIT = 1_048_576
-
-
 #: Room for the ConfigMap's name, labels and annotations around the dashboard text.
 METADATA_ALLOWANCE = 2_048
 
@@ -69,11 +57,9 @@ def threshold_side(threshold: Threshold, alert: Alert | None) -> str | None:
     if threshold.when or alert is None:
         return threshold.when or "above"
     param = re.escape(threshold.param)
-    before = re.search(r"([<>])=?\s*\$" + param + r"\b", alert.expr)
-    after = re.search(r"\$" + param + r"\s*([<>])", alert.expr)
-    if before:
+    if before := re.search(r"([<>])=?\s*\$" + param + r"\b", alert.expr):
         return "above" if before.group(1) == ">" else "below"
-    if after:
+    if after := re.search(r"\$" + param + r"\s*([<>])", alert.expr):
         return "below" if after.group(1) == ">" else "above"
     return None
 
@@ -98,12 +84,10 @@ def threshold_steps(
         (below if side == "below" else above).append((float(default), value, color))
     below.sort(key=lambda item: item[0])
     above.sort(key=lambda item: item[0])
-    steps: list[dict[str, Any]] = [{"color": below[0][2] if below else "green", "value": None}]
-    for index, (_, value, _) in enumerate(below):
-        color = below[index + 1][2] if index + 1 < len(below) else "green"
-        steps.append({"color": color, "value": value})
-    steps.extend({"color": color, "value": value} for _, value, color in above)
-    return steps
+    # A step's color holds from its value up to the next step's value.
+    values = [None, *(value for _, value, _ in below), *(value for _, value, _ in above)]
+    colors = [*(color for *_, color in below), "green", *(color for *_, color in above)]
+    return [{"color": color, "value": value} for color, value in zip(colors, values, strict=True)]
 
 
 def _panel_options(panel: Panel, unit: str) -> dict[str, Any]:
@@ -178,7 +162,6 @@ def panel_json(
     alerts: Mapping[str, Alert],
 ) -> dict[str, Any]:
     """One Grafana panel."""
-    queries = panel_queries(panel, known, variables, ())
     unit = panel_unit(panel, known)
     out: dict[str, Any] = {"id": panel_id, "type": panel.type, "title": panel.title}
     if panel.description:
@@ -196,7 +179,7 @@ def panel_json(
             "range": not query.instant,
             "instant": query.instant,
         }
-        for index, query in enumerate(queries)
+        for index, query in enumerate(panel_queries(panel, known, variables))
     ]
     out["fieldConfig"] = {"defaults": _field_defaults(panel, unit, alerts), "overrides": []}
     out["options"] = _panel_options(panel, unit)
@@ -214,12 +197,9 @@ def panel_json(
 
 
 def _ref_id(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
+    # A to Z, then AA, AB and on, as Grafana names a panel's queries.
+    head, rest = divmod(index, 26)
+    return (_ref_id(head - 1) if head else "") + chr(ord("A") + rest)
 
 
 def variable_sources(dashboard: Dashboard, known: Mapping[str, Series]) -> dict[str, Series]:
@@ -231,12 +211,11 @@ def variable_sources(dashboard: Dashboard, known: Mapping[str, Series]) -> dict[
         for t in panel.targets
         if (found := read(t, known)) is not None
     ]
-    sources: dict[str, Series] = {}
-    for label in dashboard.variables:
-        found = next((s for s in series if s.labels is not None and label in s.labels), None)
-        if found is not None:
-            sources[label] = found
-    return sources
+    return {
+        label: found
+        for label in dashboard.variables
+        if (found := next((s for s in series if s.labels is not None and label in s.labels), None))
+    }
 
 
 def templating(dashboard: Dashboard, known: Mapping[str, Series]) -> list[dict[str, Any]]:
@@ -283,17 +262,17 @@ def templating(dashboard: Dashboard, known: Mapping[str, Series]) -> list[dict[s
     return out
 
 
-def layout(dashboard: Dashboard) -> Iterator[tuple[int, int, dict[str, int]]]:
-    """(row index, panel index or -1 for the row itself, gridPos) in order, without overlap."""
+def layout(dashboard: Dashboard) -> Iterator[tuple[Row, Panel | None, dict[str, int]]]:
+    """(row, panel or None for the row itself, gridPos) in order, without overlap."""
     y = 0
-    for row_index, row in enumerate(dashboard.rows):
-        yield row_index, -1, {"h": 1, "w": GRID_COLUMNS, "x": 0, "y": y}
+    for row in dashboard.rows:
+        yield row, None, {"h": 1, "w": GRID_COLUMNS, "x": 0, "y": y}
         y += 1
         x = line_height = 0
-        for panel_index, panel in enumerate(row.panels):
+        for panel in row.panels:
             if x + panel.width > GRID_COLUMNS:
                 y, x, line_height = y + line_height, 0, 0
-            yield row_index, panel_index, {"h": panel.height, "w": panel.width, "x": x, "y": y}
+            yield row, panel, {"h": panel.height, "w": panel.width, "x": x, "y": y}
             x += panel.width
             line_height = max(line_height, panel.height)
         y += line_height
@@ -304,9 +283,8 @@ def dashboard_json(
 ) -> dict[str, Any]:
     """The Grafana dashboard model; alert thresholds are slots filled from chart values."""
     panels: list[dict[str, Any]] = []
-    for panel_id, (row_index, panel_index, grid) in enumerate(layout(dashboard), start=1):
-        row = dashboard.rows[row_index]
-        if panel_index < 0:
+    for panel_id, (row, panel, grid) in enumerate(layout(dashboard), start=1):
+        if panel is None:
             panels.append(
                 {
                     "id": panel_id,
@@ -318,34 +296,27 @@ def dashboard_json(
                 }
             )
             continue
-        panel = row.panels[panel_index]
         panels.append(
             panel_json(
                 panel, panel_id, grid, variables=dashboard.variables, known=known, alerts=alerts
             )
         )
-    out: dict[str, Any] = {
+    return {
         "uid": uid(chart, dashboard.name),
         "title": dashboard.title,
+        **({"description": dashboard.description} if dashboard.description else {}),
+        "tags": list(dashboard.tags),
+        "timezone": "browser",
+        "editable": True,
+        "graphTooltip": 1,
+        "schemaVersion": 39,
+        "version": 1,
+        "refresh": dashboard.refresh,
+        "time": {"from": dashboard.time, "to": "now"},
+        "templating": {"list": templating(dashboard, known)},
+        "links": [],
+        "panels": panels,
     }
-    if dashboard.description:
-        out["description"] = dashboard.description
-    out.update(
-        {
-            "tags": list(dashboard.tags),
-            "timezone": "browser",
-            "editable": True,
-            "graphTooltip": 1,
-            "schemaVersion": 39,
-            "version": 1,
-            "refresh": dashboard.refresh,
-            "time": {"from": dashboard.time, "to": "now"},
-            "templating": {"list": templating(dashboard, known)},
-            "links": [],
-            "panels": panels,
-        }
-    )
-    return out
 
 
 def alerts_by_name(spec: ChartSpec) -> dict[str, Alert]:
@@ -353,17 +324,11 @@ def alerts_by_name(spec: ChartSpec) -> dict[str, Alert]:
     return {alert.alert: alert for service in spec.services for alert in service.alerts}
 
 
-def dashboard_text(data: dict[str, Any]) -> str:
-    """The dashboard file: indented JSON, the generated-file marker first."""
-    return to_json({"$comment": HEADER, **data})
-
-
 def configmap_bytes(name: str, text: str) -> int:
     """About how many bytes the dashboard's ConfigMap takes as JSON, as kubectl stores it."""
     encoded = json.dumps({f"{name}.json": text}, ensure_ascii=False)
     # Go's encoding/json writes <, > and & as \u003c, \u003e and \u0026
-    html = sum(encoded.count(c) for c in "<>&")
-    return len(encoded.encode()) + 5 * html + METADATA_ALLOWANCE
+    return len(encoded.encode()) + 5 * sum(encoded.count(c) for c in "<>&") + METADATA_ALLOWANCE
 
 
 def dashboard_views(spec: ChartSpec, known: Mapping[str, Series]) -> tuple[DashboardView, ...]:
@@ -371,15 +336,11 @@ def dashboard_views(spec: ChartSpec, known: Mapping[str, Series]) -> tuple[Dashb
     alerts = alerts_by_name(spec)
     views = []
     for dashboard in spec.dashboards:
-        text = dashboard_text(dashboard_json(spec.chart.name, dashboard, known, alerts))
+        data = dashboard_json(spec.chart.name, dashboard, known, alerts)
+        text = to_json({"$comment": HEADER, **data})  # the generated-file marker first
+        file_name = f"dashboards/{dashboard.name}.json"
+        slots = params.slots(text, alerts)
         views.append(
-            DashboardView(
-                name=dashboard.name,
-                title=dashboard.title,
-                uid=uid(spec.chart.name, dashboard.name),
-                file_name=f"dashboards/{dashboard.name}.json",
-                text=text,
-                slots=params.slots(text, alerts),
-            )
+            DashboardView(dashboard.name, dashboard.title, data["uid"], file_name, text, slots)
         )
     return tuple(views)

@@ -10,7 +10,7 @@ from chartgen.monitoring.params import format_number
 from chartgen.monitoring.rules import has_rules
 from chartgen.naming import rules_configmap_name
 from chartgen.render.serialize import to_yaml
-from chartgen.spec import ChartSpec
+from chartgen.spec import Alert, ChartSpec
 
 #: Where the community prometheus chart's server mounts the rules ConfigMaps.
 RULES_MOUNT = "/etc/prometheus-rules"
@@ -67,33 +67,27 @@ class MonitoringDocs:
 
 def monitoring_docs(spec: ChartSpec) -> MonitoringDocs:
     """The README's metric, recording rule and alert tables and its wiring snippet."""
-    services = spec.services
     return MonitoringDocs(
         metrics=tuple(
             MetricDoc(s.name, f.name, f.type, f.unit, tuple(f.labels), f.help)
-            for s in services
+            for s in spec.services
             if s.metrics
             for f in s.metrics.families
         ),
         records=tuple(
-            RecordDoc(s.name, r.record, r.expr) for s in services for r in s.recordingRules
+            RecordDoc(s.name, r.record, r.expr) for s in spec.services for r in s.recordingRules
         ),
         alerts=tuple(
-            AlertDoc(
-                service=s.name,
-                alert=a.alert,
-                severity=a.severity,
-                for_=a.for_,
-                params=tuple(f"{name}={format_number(value)}" for name, value in a.params.items()),
-                expr=a.expr,
-                summary=a.summary,
-                runbook=a.runbook,
-            )
-            for s in services
+            AlertDoc(s.name, a.alert, a.severity, a.for_, _params(a), a.expr, a.summary, a.runbook)
+            for s in spec.services
             for a in s.alerts
         ),
         prometheus_values=to_yaml(prometheus_values(spec)),
     )
+
+
+def _params(alert: Alert) -> tuple[str, ...]:
+    return tuple(f"{name}={format_number(value)}" for name, value in alert.params.items())
 
 
 def prometheus_values(spec: ChartSpec) -> dict[str, Any]:

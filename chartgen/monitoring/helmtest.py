@@ -19,8 +19,6 @@ def metrics_check_script(service: str, families: Sequence[MetricFamily]) -> str:
     A family counts as exposed when each of its series (a histogram's _bucket, _sum and
     _count) has a sample line. CHECK_ATTEMPTS and CHECK_DELAY override the retry bounds.
     """
-    # Metric names are [a-zA-Z_][a-zA-Z0-9_]* (spec-validated): safe as bare shell words.
-    checks = [" ".join(("family", f.name, *f.series_names())) for f in families]
     lines = [
         f"# {service}: the endpoint in $1 answers"
         + (f" and exposes its {len(families)} declared metric families" if families else ""),
@@ -51,7 +49,8 @@ def metrics_check_script(service: str, families: Sequence[MetricFamily]) -> str:
             "    fi",
             "  done",
             "}",
-            *checks,
+            # Metric names are [a-zA-Z_][a-zA-Z0-9_]* (spec-validated): safe as bare shell words.
+            *(" ".join(("family", f.name, *f.series_names())) for f in families),
             'if [ -n "$missing" ]; then',
             '  echo "FAIL: $url does not expose:$missing" >&2',
             "  exit 1",

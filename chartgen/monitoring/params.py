@@ -35,11 +35,6 @@ def slot(alert: str, key: str) -> str:
     return f"@chartgen:alerts.{alert}.{key}"
 
 
-def rule_action(alert: str, key: str) -> str:
-    """Helm's text for a value in the alert's own rule, where the template sets $alert."""
-    return "{{ $alert." + key + " }}"
-
-
 def fill(text: str, value: Callable[[str, str], str]) -> str:
     """The text with each slot, and its quotes, replaced by value(alert, key)."""
     return SLOT.sub(lambda m: value(m.group(2), m.group(3)), text)

@@ -51,12 +51,9 @@ def rules_view(service: Service) -> RulesView | None:
         {"record": r.record, "expr": r.expr, **({"labels": dict(r.labels)} if r.labels else {})}
         for r in service.recordingRules
     ]
-    return RulesView(
-        service=service.name,
-        file_name=rules_file_name(service),
-        recording_text=helm_escape(to_yaml(recording)) if recording else "",
-        alerts=tuple(AlertRuleView(a.alert, alert_text(a)) for a in service.alerts),
-    )
+    recording_text = helm_escape(to_yaml(recording)) if recording else ""
+    alerts = tuple(AlertRuleView(a.alert, alert_text(a)) for a in service.alerts)
+    return RulesView(service.name, rules_file_name(service), recording_text, alerts)
 
 
 def alert_text(alert: Alert) -> str:
@@ -73,7 +70,8 @@ def alert_text(alert: Alert) -> str:
             "runbook_url": alert.runbook,
         },
     }
-    return params.fill(helm_escape(to_yaml([rule])), params.rule_action)
+    # The template sets $alert to the alert's values.
+    return params.fill(helm_escape(to_yaml([rule])), lambda _, key: "{{ $alert." + key + " }}")
 
 
 def all_alerts(spec: ChartSpec) -> list[Alert]:
@@ -103,6 +101,4 @@ def promtool_tests(spec: ChartSpec) -> dict[str, Any] | None:
         for alert in all_alerts(spec)
         for example in alert.examples
     ]
-    if not tests:
-        return None
-    return {"rule_files": files, "evaluation_interval": "1m", "tests": tests}
+    return {"rule_files": files, "evaluation_interval": "1m", "tests": tests} if tests else None

@@ -15,24 +15,13 @@ from chartgen.spec import ChartSpec, Panel, Target
 #: Labels every scraped series carries: job (the service name), and pod, namespace, instance
 #: from discovery.
 STANDARD_LABELS = frozenset({"job", "namespace", "pod", "instance"})
-
-
 #: Grafana's own variables, e.g. $__rate_interval, replaced by a duration to parse a query.
 GRAFANA_MACRO = re.compile(r"\$(__[a-z_]+|\{__[a-z_]+\})")
-
-
 #: A dashboard variable in a query: $name or ${name}.
 VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
-
-
 DEFAULT_QUANTILES = (0.5, 0.95, 0.99)
-
-
 #: Spec units of a metric family, as Grafana unit ids.
 UNITS = {"seconds": "s", "milliseconds": "ms", "ratio": "percentunit", "bytes": "bytes"}
-
-
-Loc = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
@@ -48,9 +37,8 @@ class Series:
 
 @dataclass(frozen=True)
 class Query:
-    """One Grafana target, with the spec path of the target it came from."""
+    """One Grafana target."""
 
-    where: Loc
     expr: str
     legend: str
     format: str
@@ -63,17 +51,14 @@ def catalog(spec: ChartSpec) -> Mapping[str, Series]:
     for service in spec.services:
         for family in service.metrics.families if service.metrics else []:
             labels = STANDARD_LABELS | set(family.labels)
-            found.setdefault(
-                family.name, Series(family.name, family.type, service.name, labels, family.unit)
-            )
+            series = Series(family.name, family.type, service.name, labels, family.unit)
+            found.setdefault(family.name, series)
     for service in spec.services:
         for rule in service.recordingRules:
             inferred = output_labels(rule.expr, found)
-            if inferred is not None:
-                inferred = inferred | set(rule.labels)
-            found.setdefault(
-                rule.record, Series(rule.record, "recording", service.name, inferred, "")
-            )
+            inferred = None if inferred is None else inferred | set(rule.labels)
+            series = Series(rule.record, "recording", service.name, inferred, "")
+            found.setdefault(rule.record, series)
     return MappingProxyType(found)
 
 
@@ -123,14 +108,10 @@ def parsable(expr: str) -> str:
     return GRAFANA_MACRO.sub("5m", expr)
 
 
-def _carries(series: Series, label: str) -> bool:
-    return series.labels is None or label in series.labels
-
-
 def selector(series: Series, variables: Sequence[str], suffix: str = "") -> str:
     """A selector of the series: its job, and each dashboard variable its labels carry."""
     matchers = [f'job="{series.job}"'] if series.kind != "recording" else []
-    matchers += [f'{v}=~"${v}"' for v in variables if _carries(series, v)]
+    matchers += [f'{v}=~"${v}"' for v in variables if series.labels is None or v in series.labels]
     return f"{series.name}{suffix}{{{', '.join(matchers)}}}" if matchers else series.name + suffix
 
 
@@ -139,7 +120,7 @@ def _legend(labels: Sequence[str]) -> str:
 
 
 def target_queries(
-    target: Target, series: Series, panel_type: str, variables: Sequence[str], where: Loc
+    target: Target, series: Series, panel_type: str, variables: Sequence[str]
 ) -> Iterator[Query]:
     """The queries of a metric target: counters as rates, histograms as quantiles or buckets."""
     by = list(target.by)
@@ -150,17 +131,17 @@ def target_queries(
         buckets = f"rate({selector(series, variables, '_bucket')}[$__rate_interval])"
         if panel_type == "heatmap":
             expr = f"sum by (le) ({buckets})"
-            yield Query(where, expr, target.legend or "{{le}}", "heatmap", False)
+            yield Query(expr, target.legend or "{{le}}", "heatmap", False)
             return
         for q in target.quantiles or DEFAULT_QUANTILES:
             expr = f"histogram_quantile({q:g}, sum by ({', '.join(['le', *by])}) ({buckets}))"
             legend = target.legend or f"p{q * 100:g} {_legend(by)}".strip()
-            yield Query(where, expr, legend.replace("$q", f"p{q * 100:g}"), fmt, instant)
+            yield Query(expr, legend.replace("$q", f"p{q * 100:g}"), fmt, instant)
         return
     if series.kind == "counter":
         expr = f"{target.aggregate or 'sum'}{grouping} "
         expr += f"(rate({selector(series, variables)}[$__rate_interval]))"
-        yield Query(where, expr, target.legend or _legend(by) or series.name, fmt, instant)
+        yield Query(expr, target.legend or _legend(by) or series.name, fmt, instant)
         return
     expr = selector(series, variables)
     if by or target.aggregate:
@@ -168,24 +149,20 @@ def target_queries(
     default = _legend(by) if by else ("{{pod}}" if series.kind != "recording" else series.name)
     if instant or (not by and target.aggregate):
         default = series.name  # a table column, or one aggregated line
-    yield Query(where, expr, target.legend or default, fmt, instant)
+    yield Query(expr, target.legend or default, fmt, instant)
 
 
 def panel_queries(
-    panel: Panel, known: Mapping[str, Series], variables: Sequence[str], where: Loc
-) -> list[Query]:
+    panel: Panel, known: Mapping[str, Series], variables: Sequence[str]
+) -> Iterator[Query]:
     """Every query of a panel; targets naming undeclared series are left to the checks."""
-    out: list[Query] = []
     instant = panel.type == "table"
-    for number, target in enumerate(panel.targets):
-        at = (*where, "targets", number)
+    for target in panel.targets:
         if target.expr is not None:
-            legend = target.legend or ""
             fmt = "heatmap" if panel.type == "heatmap" else ("table" if instant else "time_series")
-            out.append(Query((*at, "expr"), target.expr, legend, fmt, instant))
+            yield Query(target.expr, target.legend or "", fmt, instant)
         elif (series := read(target, known)) is not None:
-            out.extend(target_queries(target, series, panel.type, variables, (*at, "metric")))
-    return out
+            yield from target_queries(target, series, panel.type, variables)
 
 
 def read(target: Target, known: Mapping[str, Series]) -> Series | None:

@@ -59,21 +59,28 @@ def _element(parent: ET.Element, tag: str, text: str = "", **attributes: str) ->
     return child
 
 
-def _position(grid: Mapping[str, int]) -> str:
-    column, row = grid["x"] + 1, grid["y"] + 1
-    return f"grid-column: {column} / span {grid['w']}; grid-row: {row} / span {grid['h']};"
+def _page(title: str, body: ET.Element) -> str:
+    html = ET.Element("html", lang="en")
+    head = _element(html, "head")
+    _element(head, "meta", charset="utf-8")
+    _element(head, "title", title)
+    _element(head, "style", STYLE)
+    html.append(body)
+    text = ET.tostring(html, encoding="unicode", method="html")
+    return f"<!DOCTYPE html>\n<!-- {HEADER} -->\n{text}\n"
 
 
 def _panel(parent: ET.Element, panel: Mapping[str, Any]) -> None:
-    style = _position(panel["gridPos"])
+    grid = panel["gridPos"]
+    style = f"grid-column: {grid['x'] + 1} / span {grid['w']}; "
+    style += f"grid-row: {grid['y'] + 1} / span {grid['h']};"
     if panel["type"] == "row":
         _element(parent, "div", panel["title"], class_="row", style=style)
         return
     box = _element(parent, "div", class_="panel", style=style)
     box.set("data-id", str(panel["id"]))
     box.set("data-type", panel["type"])
-    heading = _element(box, "h2", panel["title"])
-    _element(heading, "span", panel["type"], class_="kind")
+    _element(_element(box, "h2", panel["title"]), "span", panel["type"], class_="kind")
     defaults = panel["fieldConfig"]["defaults"]
     _element(box, "div", f"unit: {defaults['unit']}", class_="unit")
     for target in panel["targets"]:
@@ -89,13 +96,7 @@ def _panel(parent: ET.Element, panel: Mapping[str, Any]) -> None:
 def preview_html(view: DashboardView, values: Mapping[tuple[str, str], float | int]) -> str:
     """One dashboard as a standalone HTML page; thresholds filled with the given values."""
     dashboard = json.loads(view.with_values(values))
-    html = ET.Element("html", lang="en")
-    head = _element(html, "head")
-    _element(head, "meta", charset="utf-8")
-    _element(head, "title", f"{dashboard['title']} - dashboard preview")
-    _element(head, "style", STYLE)
-    body = _element(html, "body")
-    body.set("data-uid", dashboard["uid"])
+    body = ET.Element("body", {"data-uid": dashboard["uid"]})
     _element(body, "h1", dashboard["title"])
     if dashboard.get("description"):
         _element(body, "p", dashboard["description"], class_="description")
@@ -106,24 +107,17 @@ def preview_html(view: DashboardView, values: Mapping[tuple[str, str], float | i
     for panel in dashboard["panels"]:
         _panel(grid, panel)
     _element(body, "script", CHECK_SCRIPT)
-    text = ET.tostring(html, encoding="unicode", method="html")
-    return f"<!DOCTYPE html>\n<!-- {HEADER} -->\n{text}\n"
+    return _page(f"{dashboard['title']} - dashboard preview", body)
 
 
 def index_html(views: tuple[DashboardView, ...]) -> str:
     """A page linking the previews."""
-    html = ET.Element("html", lang="en")
-    head = _element(html, "head")
-    _element(head, "meta", charset="utf-8")
-    _element(head, "title", "Dashboard previews")
-    _element(head, "style", STYLE)
-    body = _element(html, "body")
+    body = ET.Element("body")
     _element(body, "h1", "Dashboard previews")
     listing = _element(body, "ul")
     for view in views:
         _element(_element(listing, "li"), "a", view.title, href=f"{view.name}.html")
-    text = ET.tostring(html, encoding="unicode", method="html")
-    return f"<!DOCTYPE html>\n<!-- {HEADER} -->\n{text}\n"
+    return _page("Dashboard previews", body)
 
 
 def preview_files(
