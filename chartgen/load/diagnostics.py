@@ -129,7 +129,7 @@ def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
         info = _field(current, part)
         if info is None:
             return None
-        current = _inner_model(info.annotation)
+        current = inner_model(info.annotation)
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
@@ -139,17 +139,20 @@ class _Mapping(NamedTuple):
     model: type[BaseModel]
 
 
-def _inner_model(annotation: Any) -> Any:
-    """Unwrap Optional, list and unions to the model class inside, if there is one."""
+def inner_model(annotation: Any) -> Any:
+    """Unwrap Optional, list and unions to the model class inside, if there is one.
+
+    A mapping of names to a model gives that model wrapped in ``_Mapping``.
+    """
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     origin = typing.get_origin(annotation)
     if origin is dict:
-        inner = _inner_model(typing.get_args(annotation)[1])
+        inner = inner_model(typing.get_args(annotation)[1])
         return None if inner is None else _Mapping(inner)
     if origin in (list, tuple, typing.Union, types.UnionType, typing.Annotated):
         for arg in typing.get_args(annotation):
-            inner = _inner_model(arg)
+            inner = inner_model(arg)
             if inner is not None:
                 return inner
     return None

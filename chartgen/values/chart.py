@@ -8,8 +8,6 @@ properties of their own in the schema, so that helm refuses an unknown name too.
 
 from __future__ import annotations
 
-import types
-import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import ErrorDetails, core_schema
 
-from chartgen.load.diagnostics import unknown_field_fix
+from chartgen.load.diagnostics import inner_model, unknown_field_fix
 from chartgen.load.sources import HEADER
 from chartgen.render.serialize import KeyDocs
 from chartgen.values.models import AlertValues, DashboardValues, ServiceValues, Values
@@ -152,22 +150,10 @@ def _model_docs(model: type[BaseModel]) -> KeyDocs:
         key = info.alias or name
         if info.description:
             descriptions[key] = info.description
-        inner = _model_inside(info.annotation)
-        if inner is not None:
+        inner = inner_model(info.annotation)
+        if isinstance(inner, type):  # a model of its own; name -> model maps are described apart
             nested[key] = _model_docs(inner)
     return KeyDocs(descriptions, nested)
-
-
-def _model_inside(annotation: Any) -> type[BaseModel] | None:
-    """The model a field holds, alone, optional or in lists; None if it holds no model."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    if typing.get_origin(annotation) not in (list, typing.Union, types.UnionType):
-        return None
-    inner = {_model_inside(arg) for arg in typing.get_args(annotation)} - {None}
-    if len(inner) > 1:
-        raise TypeError(f"{annotation} holds more than one model: describe its values by type")
-    return inner.pop() if inner else None
 
 
 def chart_values(
