@@ -66,6 +66,7 @@ def main() -> None:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the chart on disk differs.")
 @click.option("--diff", "show_diff", is_flag=True, help="With --check, print a unified diff.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option("--replace", is_flag=True, help="Delete files in --out that chartgen did not write.")
 def render(  # noqa: PLR0917
     specs: tuple[Path, ...],
     out: Path | None,
@@ -73,6 +74,7 @@ def render(  # noqa: PLR0917
     check: bool,
     show_diff: bool,
     strict: bool,
+    replace: bool,
 ) -> None:
     """Render the chart from the spec and write it (atomically), or check it is up to date."""
     from chartgen.pipeline import prepare, rendered_files  # noqa: PLC0415
@@ -85,7 +87,13 @@ def render(  # noqa: PLR0917
     del built  # the chart's views hold what is left to do: the spec models can go
     # Each file is compared or written as it is rendered.
     if not check:
-        wrote = write_chart(files, out)
+        wrote = write_chart(
+            files,
+            out,
+            [*specs, *values_files],
+            replace=replace,
+            waiting=lambda where: click.echo(f"waiting for another render into {where}", err=True),
+        )
         status = f"wrote {out}" if wrote else f"{out} is up to date"
         click.echo(f"{status} ({files.count} files){'' if wrote else '; nothing written'}")
         return

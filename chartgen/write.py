@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,15 @@ def is_generated(directory: Path) -> bool:
 
 
 def compare(files: Files, out: Path) -> list[Difference]:
-    """The differences between rendered files and the chart directory, by path."""
+    """The differences between rendered files and the chart directory, by path.
+
+    A render into the same directory waits until the comparison is done, and the other way.
+    """
+    with _locked(out, fcntl.LOCK_SH):
+        return _compare(files, out)
+
+
+def _compare(files: Files, out: Path) -> list[Difference]:
     on_disk = _files_under(out)
     found, seen = [], set()
     for path, text in _pairs(files):
@@ -55,57 +64,133 @@ def compare(files: Files, out: Path) -> list[Difference]:
     return sorted(found, key=lambda difference: difference.path)
 
 
-def write_chart(files: Files, out: Path) -> bool:
+def write_chart(
+    files: Files,
+    out: Path,
+    inputs: Sequence[Path] = (),
+    *,
+    replace: bool = False,
+    waiting: Callable[[Path], None] = lambda directory: None,
+) -> bool:
     """Write the chart into a new directory beside ``out``, then swap it in.
 
     Files are written as they come: a failure at any point, in writing or in producing them,
     leaves the previous chart as it was. A chart already on disk byte for byte is left
     untouched (its files keep their times); returns whether it wrote.
+
+    Nothing chartgen did not write is lost: ``out`` may not hold ``inputs`` (the spec and
+    values files) nor lie inside a chart, and files in it without chartgen's header are
+    refused unless ``replace``. Renders beside one another take turns: ``waiting`` is told
+    when another one holds the directory.
     """
-    out = out.absolute()
-    if out.exists() and not out.is_dir():
-        raise ChartgenError.single(
-            "the output path exists and is not a directory",
-            fix="choose another --out",
-            where=Location(str(out)),
-        )
-    if out.is_dir() and any(out.iterdir()) and not is_generated(out):
-        raise ChartgenError.single(
-            f"refusing to overwrite a directory chartgen did not write ({MARKER_FILE} lacks "
-            f"the '{HEADER}' line)",
-            fix="choose an empty or new --out directory, or remove this one first",
-            where=Location(str(out)),
-        )
+    out = Path(os.path.realpath(out))  # a symlinked chart is written where the link points
+    _refuse_destroying(out, inputs)
     try:
-        on_disk = _files_under(out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        _remove_leftovers(out)
-        with _Staging(out) as staging:
-            unchanged: list[str] = []  # identical on disk, linked only if anything differs
-            for path, text in _pairs(files):
-                data = text.encode()
-                if path in on_disk and _read(out, path) == data:
-                    if staging.started:
-                        staging.link(path)
-                    else:
-                        unchanged.append(path)
-                    continue
-                if not staging.started:
-                    staging.start(unchanged)
-                staging.write(path, data)
-            if not staging.started:
-                if len(unchanged) == len(on_disk):
-                    return False
-                staging.start(unchanged)
-            staging.finish()
-            _swap(staging.directory, out)
+        with _locked(out, fcntl.LOCK_EX, waiting):
+            return _write(files, out, replace)
     except OSError as err:
         raise ChartgenError.single(
             f"cannot write the chart: {err.strerror or err}; the chart on disk is unchanged",
             fix="free space or fix permissions where the chart goes, then render again",
             where=Location(str(out)),
         ) from None
+
+
+def _refuse_destroying(out: Path, inputs: Sequence[Path]) -> None:
+    """Stop before a render could delete an input or write into another chart."""
+    if out.exists() and not out.is_dir():
+        raise _refused(out, "the output path exists and is not a directory", "choose another --out")
+    chart = next((p for p in out.parents if is_generated(p)), None)
+    if chart is not None:
+        raise _refused(out, f"--out lies inside the chart {chart}", f"write to {chart} itself")
+    for path in inputs:
+        if Path(os.path.realpath(path)).is_relative_to(out):
+            raise _refused(
+                out,
+                f"{path} lies inside --out, and writing the chart would delete it",
+                "keep spec and values files outside the chart directory, or choose another --out",
+            )
+    if out.is_dir() and any(out.iterdir()) and not is_generated(out):
+        raise _refused(
+            out,
+            f"refusing to overwrite a directory chartgen did not write ({MARKER_FILE} lacks "
+            f"the '{HEADER}' line)",
+            "choose an empty or new --out directory, or remove this one first",
+        )
+
+
+def _refused(out: Path, what: str, fix: str) -> ChartgenError:
+    return ChartgenError.single(what, fix=fix, where=Location(str(out)))
+
+
+@contextlib.contextmanager
+def _locked(
+    out: Path, kind: int, waiting: Callable[[Path], None] = lambda directory: None
+) -> Iterator[None]:
+    """Hold a lock on the directory that holds ``out``: one writer, or readers, at a time.
+
+    The kernel drops the lock of a render that is killed.
+    """
+    try:
+        handle = os.open(out.parent, os.O_RDONLY | os.O_DIRECTORY)
+    except FileNotFoundError:  # nothing there yet to read or to wait for
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(handle, kind | fcntl.LOCK_NB)
+        except BlockingIOError:
+            waiting(out.parent)
+            fcntl.flock(handle, kind)
+        yield
+    finally:
+        os.close(handle)
+
+
+def _write(files: Files, out: Path, replace: bool) -> bool:
+    on_disk = _files_under(out)
+    foreign = sorted(path for path in on_disk if not _owned(out / path))
+    if foreign and not replace:
+        shown = ", ".join(foreign[:5]) + (
+            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        )
+        raise _refused(
+            out,
+            f"{len(foreign)} file(s) in the chart directory are not chartgen's: {shown}",
+            "move them out of the chart (keep additions in the spec), or pass --replace to "
+            "delete them",
+        )
+    _remove_leftovers(out)  # under the lock: every staging directory left is a dead render's
+    with _Staging(out) as staging:
+        unchanged: list[str] = []  # identical on disk, linked only if anything differs
+        for path, text in _pairs(files):
+            data = text.encode()
+            if path in on_disk and _read(out, path) == data:
+                if staging.started:
+                    staging.link(path)
+                else:
+                    unchanged.append(path)
+                continue
+            if not staging.started:
+                staging.start(unchanged)
+            staging.write(path, data)
+        if not staging.started:
+            if len(unchanged) == len(on_disk):
+                return False
+            staging.start(unchanged)
+        staging.finish()
+        _swap(staging.directory, out)
     return True
+
+
+def _owned(path: Path) -> bool:
+    """Whether a file carries chartgen's header near its start, as every file it writes does."""
+    try:
+        with path.open("rb") as handle:
+            return HEADER.encode() in handle.read(512)
+    except OSError:
+        return False
 
 
 #: Rendered files: {path: text}, or (path, text) pairs as they are rendered.
@@ -133,7 +218,7 @@ class _Staging:
 
     def __exit__(self, *exc_info: object) -> None:
         if self.started:
-            shutil.rmtree(self.directory, ignore_errors=True)
+            _remove_tree(self.directory)
 
     def start(self, unchanged: Iterable[str]) -> None:
         """Make the directory, holding the files found unchanged so far."""
@@ -197,7 +282,7 @@ def _swap(new: Path, out: Path) -> None:
     except OSError:
         old.rename(out)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    _remove_tree(old)
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -218,9 +303,22 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def _remove_leftovers(out: Path) -> None:
     """Remove staging directories a killed render left beside ``out``."""
-    for leftover in out.parent.glob(f".{out.name}.*.tmp"):
-        with contextlib.suppress(OSError):
-            shutil.rmtree(leftover)
+    for leftover in [
+        *out.parent.glob(f".{out.name}.*.tmp"),
+        *out.parent.glob(f".{out.name}.*.old"),
+    ]:
+        _remove_tree(leftover)
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove a directory tree, read-only directories in it too (an old chart made read-only)."""
+
+    def writable_then_again(function: Callable[[str], object], name: str, _: object) -> None:
+        os.chmod(os.path.dirname(name), 0o700)
+        function(name)
+
+    with contextlib.suppress(OSError):
+        shutil.rmtree(path, onerror=writable_then_again)
 
 
 def _files_under(directory: Path) -> set[str]:

@@ -13,9 +13,11 @@ from chartgen.write import compare, is_generated, write_chart
 
 from .specdata import read_tree
 
+#: What every file chartgen writes starts with.
+H = f"# {HEADER}\n"
 FILES = {
-    "Chart.yaml": f"# {HEADER}\nname: demo\n",
-    "templates/a.yaml": "a: 1\n",
+    "Chart.yaml": H + "name: demo\n",
+    "templates/a.yaml": H + "a: 1\n",
 }
 
 
@@ -29,7 +31,7 @@ def test_a_new_chart_is_written_with_exactly_the_rendered_files(tmp_path):
 
 def test_a_rewrite_replaces_the_chart_and_drops_stale_files(tmp_path):
     out = tmp_path / "demo"
-    write_chart({**FILES, "templates/old.yaml": "old: 1\n"}, out)
+    write_chart({**FILES, "templates/old.yaml": H + "old: 1\n"}, out)
     write_chart(FILES, out)
     assert sorted(read_tree(out)) == ["Chart.yaml", "templates/a.yaml"]
 
@@ -53,7 +55,7 @@ def test_a_failure_mid_swap_leaves_the_old_chart_intact(tmp_path, monkeypatch):
 
     monkeypatch.setattr(write_module, "_swap", refused)
     with pytest.raises(ChartgenError, match="Permission denied; the chart on disk is unchanged"):
-        write_chart({**FILES, "templates/a.yaml": "a: 2\n"}, out)
+        write_chart({**FILES, "templates/a.yaml": H + "a: 2\n"}, out)
     assert read_tree(out) == before
     assert [p.name for p in tmp_path.iterdir()] == ["demo"]
 
@@ -69,8 +71,8 @@ def test_leftovers_of_a_killed_render_are_cleaned_up(tmp_path):
 
 def test_compare_names_changed_missing_and_extra_files(tmp_path):
     out = tmp_path / "demo"
-    write_chart({**FILES, "extra.txt": "x\n"}, out)
-    rendered = {**FILES, "templates/a.yaml": "a: 2\n", "new.yaml": "n: 1\n"}
+    write_chart({**FILES, "extra.txt": H + "x\n"}, out)
+    rendered = {**FILES, "templates/a.yaml": H + "a: 2\n", "new.yaml": H + "n: 1\n"}
     found = {(d.path, d.status) for d in compare(rendered, out)}
     assert found == {
         ("templates/a.yaml", "changed"),
@@ -98,8 +100,8 @@ def test_a_chart_already_on_disk_is_left_untouched(tmp_path):
 @pytest.mark.parametrize(
     "on_disk",
     [
-        {**FILES, "templates/a.yaml": "a: 2\n"},  # a file differs
-        {**FILES, "templates/b.yaml": "b: 1\n"},  # an extra file
+        {**FILES, "templates/a.yaml": H + "a: 2\n"},  # a file differs
+        {**FILES, "templates/b.yaml": H + "b: 1\n"},  # an extra file
         {"Chart.yaml": FILES["Chart.yaml"]},  # a file is missing
     ],
 )
@@ -112,10 +114,10 @@ def test_any_difference_rewrites_the_whole_chart(tmp_path, on_disk):
 
 def test_a_rewrite_links_unchanged_files_and_creates_only_the_changed_ones(tmp_path):
     out = tmp_path / "demo"
-    write_chart({**FILES, "templates/b.yaml": "b: 1\n", "templates/c.yaml": "c: 1\n"}, out)
+    write_chart({**FILES, "templates/b.yaml": H + "b: 1\n", "templates/c.yaml": H + "c: 1\n"}, out)
     before = {p.relative_to(out).as_posix(): p.stat().st_ino for p in out.rglob("*.yaml")}
     # b changes between two unchanged files: those before and after it are both linked
-    write_chart({**FILES, "templates/b.yaml": "b: 2\n", "templates/c.yaml": "c: 1\n"}, out)
+    write_chart({**FILES, "templates/b.yaml": H + "b: 2\n", "templates/c.yaml": H + "c: 1\n"}, out)
     after = {p.relative_to(out).as_posix(): p.stat() for p in out.rglob("*.yaml")}
     assert {path for path, stat in after.items() if stat.st_ino == before[path]} == {
         "Chart.yaml",
@@ -123,19 +125,19 @@ def test_a_rewrite_links_unchanged_files_and_creates_only_the_changed_ones(tmp_p
         "templates/c.yaml",
     }
     assert all(stat.st_nlink == 1 for stat in after.values())  # the old chart is gone
-    assert (out / "templates" / "b.yaml").read_text() == "b: 2\n"
+    assert (out / "templates" / "b.yaml").read_text() == H + "b: 2\n"
     assert [p.name for p in tmp_path.iterdir()] == ["demo"]
 
 
 def test_a_symlink_in_the_chart_is_replaced_by_a_file(tmp_path):
     out, target = tmp_path / "demo", tmp_path / "target.yaml"
     write_chart(FILES, out)
-    target.write_text("a: 1\n")
+    target.write_text(H + "a: 1\n")
     (out / "templates" / "a.yaml").unlink()
     (out / "templates" / "a.yaml").symlink_to(target)
-    write_chart({**FILES, "templates/b.yaml": "b: 1\n"}, out)
+    write_chart({**FILES, "templates/b.yaml": H + "b: 1\n"}, out)
     assert not (out / "templates" / "a.yaml").is_symlink()
-    assert read_tree(out)["templates/a.yaml"] == b"a: 1\n"
+    assert read_tree(out)["templates/a.yaml"] == (H + "a: 1\n").encode()
 
 
 def test_files_are_written_as_they_come_and_a_failure_midway_changes_nothing(tmp_path):
@@ -146,7 +148,7 @@ def test_files_are_written_as_they_come_and_a_failure_midway_changes_nothing(tmp
 
     def files():
         yield "Chart.yaml", FILES["Chart.yaml"]
-        yield "templates/new.yaml", "n: 1\n"
+        yield "templates/new.yaml", H + "n: 1\n"
         staged.extend(p.name for p in tmp_path.iterdir())
         raise ChartgenError.single("render failed", fix="fix it")
 
@@ -159,7 +161,7 @@ def test_files_are_written_as_they_come_and_a_failure_midway_changes_nothing(tmp
 
 def test_compare_takes_the_files_as_they_come(tmp_path):
     write_chart(FILES, tmp_path / "demo")
-    changed = iter([("templates/a.yaml", "a: 2\n"), ("Chart.yaml", FILES["Chart.yaml"])])
+    changed = iter([("templates/a.yaml", H + "a: 2\n"), ("Chart.yaml", FILES["Chart.yaml"])])
     assert [(d.path, d.status) for d in compare(changed, tmp_path / "demo")] == [
         ("templates/a.yaml", "changed")
     ]
@@ -167,7 +169,7 @@ def test_compare_takes_the_files_as_they_come(tmp_path):
 
 #: A few paths, some sharing directories, so successive charts overlap and differ.
 PATHS = st.sampled_from(["a.yaml", "templates/a.yaml", "templates/b.yaml", "templates/x/c.yaml"])
-CHARTS = st.dictionaries(PATHS, st.sampled_from(["1\n", "2\n", "é\n"]), max_size=4)
+CHARTS = st.dictionaries(PATHS, st.sampled_from([H + "1\n", H + "2\n", H + "é\n"]), max_size=4)
 
 
 @settings(
@@ -194,3 +196,51 @@ def test_successive_writes_leave_exactly_each_chart_and_keep_what_did_not_change
                 assert inodes[path] == inode, path  # unchanged: the same file, linked or untouched
         before = {path: (inodes[path], tree[path]) for path in tree}
         assert [p.name for p in root.iterdir()] == ["demo"]  # no staging left behind
+
+
+def test_a_file_chartgen_did_not_write_stops_the_render_unless_replaced(tmp_path):
+    out = tmp_path / "demo"
+    write_chart(FILES, out)
+    (out / "templates" / "mine.yaml").write_text("kind: ConfigMap\n")
+    before = read_tree(out)
+    with pytest.raises(ChartgenError) as caught:
+        write_chart({**FILES, "templates/a.yaml": H + "a: 2\n"}, out)
+    [diagnostic] = caught.value.diagnostics
+    assert (
+        diagnostic.what
+        == "1 file(s) in the chart directory are not chartgen's: templates/mine.yaml"
+    )
+    assert "--replace" in diagnostic.fix
+    assert read_tree(out) == before
+    assert write_chart(FILES, out, replace=True) is True
+    assert read_tree(out) == {k: v.encode() for k, v in FILES.items()}
+
+
+@pytest.mark.parametrize("where", ["platform.yaml", "templates/env.yaml"])
+def test_an_input_inside_out_is_refused_and_kept(tmp_path, where):
+    out = tmp_path / "demo"
+    write_chart(FILES, out)
+    kept = out / where
+    kept.write_text(H + "kept\n")  # even one that looks like chartgen's own
+    with pytest.raises(ChartgenError, match=f"{kept} lies inside --out"):
+        write_chart(FILES, out, [kept])
+    assert kept.read_text() == H + "kept\n"
+
+
+def test_an_out_inside_a_chart_is_refused(tmp_path):
+    out = tmp_path / "demo"
+    write_chart(FILES, out)
+    before = read_tree(out)
+    with pytest.raises(ChartgenError, match=f"--out lies inside the chart {out}"):
+        write_chart(FILES, out / "nested")
+    assert read_tree(out) == before
+
+
+def test_a_symlinked_out_is_written_where_it_points_and_leaves_nothing_beside(tmp_path):
+    target, link = tmp_path / "real", tmp_path / "link"
+    write_chart(FILES, target)
+    link.symlink_to(target)
+    write_chart({**FILES, "templates/a.yaml": H + "a: 2\n"}, link)
+    assert link.is_symlink()
+    assert read_tree(target)["templates/a.yaml"] == (H + "a: 2\n").encode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]
