@@ -8,10 +8,10 @@ from typing import Any
 
 from chartgen.monitoring.dashboards import DashboardView, dashboard_views
 from chartgen.monitoring.docs import MonitoringDocs, monitoring_docs
-from chartgen.monitoring.helmtest import metrics_check_script
 from chartgen.monitoring.params import alert_values
 from chartgen.monitoring.rules import RulesView, all_alerts, promtool_tests, rules_view
 from chartgen.monitoring.series import Series
+from chartgen.render import environment
 from chartgen.spec import ChartSpec, EgressRule, EnvVar, Port, Probe, Service
 from chartgen.spec.service import ALWAYS_WRITABLE
 from chartgen.spec.types import LimitsValues, RequestsValues, ResourcesValues
@@ -162,9 +162,9 @@ def service_view(service: Service) -> ServiceView:
         rules=rules_view(service),
         test_port=scrape.port if scrape else first.port,
         test_path=scrape.path if scrape else "/",
-        test_script=metrics_check_script(
-            service.name, service.metrics.families if service.metrics else []
-        ),
+        test_script=environment()
+        .get_template("metrics-check.sh.jinja")
+        .render(service=service.name, families=service.metrics.families if service.metrics else []),
     )
 
 
