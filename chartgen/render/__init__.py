@@ -41,7 +41,6 @@ FILTERS: dict[str, Any] = {
     "helm_escape": helm_escape,
     "cell": markdown_cell,
     "quote": yaml_quote,
-    "to_json": lambda data: json.dumps(data, ensure_ascii=False),
     "to_yaml": to_yaml,
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import re
@@ -19,11 +20,17 @@ STR_TAG = "tag:yaml.org,2002:str"
 # A Go/Helm template action inside text that Helm must pass through, e.g. {{ $labels.pod }},
 # or a lone brace pair.
 _HELM_BRACES = re.compile(r"\{\{[^`]*?\}\}|\{\{|\}\}")
+# What Helm's YAML reader (go-yaml) refuses, or takes as a line break, unless escaped ("\L").
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
+# JSON (so a YAML double-quoted scalar too) with each of those characters as a \u escape.
+_json_escape = functools.partial(_UNSAFE.sub, lambda match: f"\\u{ord(match.group()):04x}")
 
 
 def _represent_str(representer: SafeRepresenter, data: str) -> Any:
     style = None
-    if "\n" in data and not re.search(r"[ \t]\n|[ \t]$|^\s", data):
+    if _UNSAFE.search(data):  # escaped, as only a double-quoted scalar can
+        style = '"'
+    elif "\n" in data and not re.search(r"[ \t]\n|[ \t]$|^\s", data):
         style = "|"
     elif plain_type(data) != "str":  # quoted where Helm (YAML 1.1) would read no text
         style = "'"
@@ -74,7 +81,7 @@ def commented_map(data: dict[str, Any], docs: KeyDocs, indent: int = 0) -> Comme
     out = CommentedMap()
     for key, value in data.items():
         out[key] = _commented(value, indent + 2, docs.nested.get(key, NO_DOCS))
-        description = docs.descriptions.get(key)
+        description = _UNSAFE.sub(" ", docs.descriptions.get(key, ""))  # a comment ends at a break
         if description:
             out.yaml_set_comment_before_after_key(key, before=f"-- {description}", indent=indent)
     return out
@@ -95,8 +102,8 @@ def _dump(data: Any, *, round_trip: bool = False) -> str:
 
 
 def to_json(data: Any) -> str:
-    """Indented JSON with a final newline, keys in insertion order, text unescaped."""
-    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
+    """Indented JSON with a final newline, keys in insertion order, text unescaped but _UNSAFE."""
+    return _json_escape(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()) + "\n"
 
 
 def helm_escape(text: str) -> str:
@@ -112,4 +119,4 @@ def _helm_literal(match: re.Match[str]) -> str:
 
 def yaml_quote(text: str) -> str:
     """A YAML double-quoted scalar of text, safe to place in a Helm template."""
-    return helm_escape(json.dumps(text, ensure_ascii=False))
+    return helm_escape(_json_escape(json.dumps(text, ensure_ascii=False)))
