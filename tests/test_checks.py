@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from ruamel.yaml import YAML
 
 from chartgen.checks.spec import check_spec
+from chartgen.checks.values import check_values_text, helm_merge
 from chartgen.errors import ChartgenError, Location, format_loc
 from chartgen.monitoring.series import catalog
 from chartgen.pipeline import generate
 from chartgen.spec import ChartSpec
+from chartgen.values.chart import values_schema
 
+from .conftest import ROOT
 from .specdata import minimal_service, minimal_spec
+
+BAD_VALUES = Path(__file__).parent / "bad_values"
+CHART = ROOT / "charts" / "vaultmesh"
 
 
 def problems(spec_data: dict) -> list[str]:
@@ -115,3 +124,88 @@ def test_a_secret_read_into_an_env_var_is_a_warning_not_an_error():
     assert found.where.path == "services[0].env[0].secret"
     assert "secretMounts" in found.fix
     generate(spec)  # a warning lets the render go on
+
+
+def test_an_env_var_set_twice_is_refused():
+    env = [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}, {"name": "A", "value": "3"}]
+    assert problems(minimal_spec(minimal_service(env=env))) == [
+        "services[0].env[2].name: env var A is set twice"
+    ]
+
+
+def values_problems(default_render, text: str) -> list[tuple[int | None, str, str, str]]:
+    found = check_values_text(default_render.chart, "env.yaml", text)
+    return [(d.where.line, d.where.path, d.what, d.fix) for d in found]
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "where"),
+    [("latest-tag", 4, "services.treaty.image.tag"), ("null-required-key", 2, "services.treaty")],
+)
+def test_values_the_model_passes_but_the_chart_schema_refuses_are_refused_before_helm(
+    default_render, helm, name, line, where
+):
+    path = BAD_VALUES / f"{name}.yaml"
+    values = default_render.chart.values
+    assert values.errors(helm_merge(values.defaults, YAML(typ="safe").load(path.read_text()))) == []
+    [(at, located, what, fix)] = values_problems(default_render, path.read_text())
+    assert (at, located) == (line, where)
+    assert what.endswith("(values.schema.json, which helm checks)") and fix
+    result = helm("template", "vaultmesh", CHART, "-f", path)
+    assert result.returncode != 0
+    assert "values don't meet the specifications of the schema" in result.stderr
+
+
+def test_what_the_model_refuses_is_not_reported_again_by_the_schema(default_render, helm, tmp_path):
+    text = "services:\n  treaty:\n    replicas: -1\n    image: {tag: latest}\nnameOverride: 3\n"
+    found = values_problems(default_render, text)
+    assert [(line, where) for line, where, *_ in found] == [
+        (5, "nameOverride"),
+        (3, "services.treaty.replicas"),
+        (4, "services.treaty.image.tag"),
+    ]
+    assert "values.schema.json" not in found[0][2] + found[1][2]
+    values = tmp_path / "env.yaml"
+    values.write_text(text)
+    stderr = helm("template", "vaultmesh", CHART, "-f", values).stderr
+    for where in ("/nameOverride", "/services/treaty/replicas", "/services/treaty/image/tag"):
+        assert f"at '{where}'" in stderr
+
+
+def test_values_numbers_kubernetes_holds_as_int32_are_bounded_though_the_schema_is_not(
+    default_render, helm
+):
+    too_many = "2147483648 is over 2147483647, the most Kubernetes holds"
+    for setting in (
+        "services:\n  treaty:\n    replicas: 2147483648\n",
+        "services:\n  treaty:\n    probes: {liveness: {periodSeconds: 2147483648}}\n",
+        "podDisruptionBudget: {maxUnavailable: 2147483648}\n",
+        "topologySpread: {maxSkew: 2147483648}\n",
+    ):
+        [(_, _, what, _)] = values_problems(default_render, setting)
+        assert what == too_many, setting
+    service = values_schema(default_render.chart.values)["$defs"]["ServiceValues"]
+    assert (
+        "maximum" not in service["properties"]["replicas"]
+    )  # the schema, and so the chart's bytes, stay
+    # helm passes such a number and renders it as a float, which Kubernetes' int32 refuses
+    path = BAD_VALUES / "replicas-over-int32.yaml"
+    result = helm(
+        "template", "vaultmesh", CHART, "-f", path, "-s", "templates/treaty/workload.yaml"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "\n  replicas: 2.147483648e+09\n" in result.stdout
+
+
+def test_values_refuse_a_registry_in_the_repository_and_memory_in_millibytes(default_render):
+    [(_, where, what, fix)] = values_problems(
+        default_render, "services:\n  treaty:\n    image: {repository: docker.io/library/x}\n"
+    )
+    assert (where, what) == (
+        "services.treaty.image.repository",
+        "'docker.io/library/x' starts with the registry 'docker.io'",
+    )
+    assert "image.registry" in fix
+    memory = "services:\n  treaty:\n    resources: {limits: {memory: 512m}}\n"
+    [(_, where, what, fix)] = values_problems(default_render, memory)
+    assert (where, fix) == ("services.treaty.resources.limits.memory", "did you mean 512Mi?")

@@ -7,11 +7,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from chartgen.checks.values import check_values_text
 from chartgen.errors import ChartgenError
 from chartgen.load import load_spec, load_texts
 from chartgen.pipeline import generate, generate_from_files
+from chartgen.spec import ExampleSeries
 from chartgen.write import write_chart
 
 from .conftest import ROOT, VALUES_FILES, find_tool
@@ -354,3 +356,79 @@ def test_names_pydantic_keeps_for_itself_are_ordinary_names(helm, tmp_path):
     )
     assert problem.fix == "did you mean 'schema'? allowed fields here: api, schema"
     assert helm("template", "demo", out, "-f", values).returncode != 0
+
+
+def promtool_unit_test(directory: Path, expr: str, series: str, values: str) -> str:
+    """Run promtool's unit test of one alert on one series; its output, empty if it passed."""
+    rule = {"alert": "A", "expr": expr}
+    (directory / "rules.yaml").write_text(dump_yaml({"groups": [{"name": "g", "rules": [rule]}]}))
+    test = {
+        "interval": "1m",
+        "input_series": [{"series": series, "values": values}],
+        "alert_rule_test": [{"eval_time": "5m", "alertname": "A"}],
+    }
+    (directory / "test.yaml").write_text(dump_yaml({"rule_files": ["rules.yaml"], "tests": [test]}))
+    result = promtool("test", "rules", "test.yaml", cwd=directory)
+    return "" if result.returncode == 0 else result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("expr", "kind"),
+    [
+        ("api_errors_total[5m]", "a range vector"),
+        ("(rate(api_errors_total[1m])[5m:1m])", "a range vector"),
+        ('"errors"', "a string"),
+    ],
+)
+def test_a_rule_whose_result_is_no_vector_or_scalar_is_refused_as_promtool_does(
+    expr, kind, tmp_path
+):
+    what = f"the expression gives {kind}; a rule's result must be a vector or scalar"
+    assert messages(with_alert(expr=expr, params={})) == [f"services[0].alerts[0].expr: {what}"]
+    service = copy.deepcopy(SERVICE)
+    service["recordingRules"][0]["expr"] = expr
+    assert messages(service) == [f"services[0].recordingRules[0].expr: {what}"]
+    series = ('api_errors_total{pod="a"}', "0+1x10")
+    out = promtool_unit_test(tmp_path, expr, *series)
+    assert "rule result is not a vector or scalar" in out
+    # the same series through an instant vector: promtool runs it
+    assert promtool_unit_test(tmp_path, "rate(api_errors_total[5m]) > 1", *series) == ""
+
+
+NOTATIONS = [
+    *("1", "1 2 3", "0+10x30", "10-1x5", "5x20", "_", "_x3", "stale", "1 _ stale 2", "  1\t2 "),
+    *("1e3 -1 +1 .5 5.", "Inf -Inf nan", "Inf+1x3", "1.5+0.5x10", "-1+1e3x3", "1x5 2x5", ""),
+    *("1 then 0", "stalex3", "Stale", "1+1", "1x", "x5", "0+-1x3", "1x-5", "1x3.5", "1x1e3"),
+    *("1,2", "Infx3", "nanx3", "_+1x3", "1+ 1x3", "1_000", "1ms", "{{schema:1}}"),
+]
+SERIES = [
+    *('x{a="1"}', "x", '{__name__="x"}', "x{}", 'x{a="1",}', 'x:y{a="1", b="2"}', '{a="1"}'),
+    *('x{a="1"', 'x{a=~"1"}', 'x{a!="1"}', 'x{a="1"}[5m]', "sum(x)", "x + y", "1"),
+]
+
+
+@pytest.mark.parametrize(
+    ("series", "values"),
+    [('x{a="1"}', v) for v in NOTATIONS] + [(s, "1x5") for s in SERIES],
+)
+def test_example_series_are_refused_exactly_when_promtool_cannot_load_them(
+    series, values, tmp_path
+):
+    try:
+        ExampleSeries.model_validate({"series": series, "values": values})
+        refused = False
+    except ValidationError as err:
+        refused = True
+        assert err.errors()[0]["msg"].startswith("promtool cannot ")
+    out = promtool_unit_test(tmp_path, "vector(0) > 1", series, values)
+    assert refused == ("parse error" in out), out
+    assert refused or out == ""
+
+
+def test_an_alert_label_the_alert_sets_itself_is_refused():
+    assert messages(with_alert(labels={"team": "api", "severity": "page"})) == [
+        "services[0].alerts[0].labels.severity: the alert sets 'severity' itself; "
+        "a label of that name would be dropped"
+    ]
+    [message] = messages(with_alert(labels={"alertname": "Other"}))
+    assert message.startswith("services[0].alerts[0].labels.alertname: the alert sets 'alertname'")

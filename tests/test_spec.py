@@ -125,3 +125,56 @@ def test_an_egress_rule_names_one_destination_and_its_ports(rule, complaint):
 def test_writable_paths_are_absolute_directories_without_dot_segments(path):
     [error] = errors_of(Service, minimal_service(writablePaths=[path]))
     assert error.startswith("writablePaths.0:")
+
+
+def fix_of(model: type, data: object) -> str:
+    with pytest.raises(ValidationError) as caught:
+        model.model_validate(data)  # type: ignore[attr-defined]
+    [error] = caught.value.errors()
+    return str(error.get("ctx", {}).get("fix"))
+
+
+@pytest.mark.parametrize(
+    "repository", ["docker.io/library/api", "registry.example.com:5000/api", "localhost/api"]
+)
+def test_an_image_repository_holding_a_registry_points_at_the_registry_settings(repository):
+    [error] = errors_of(Image, {"repository": repository, "tag": "v1"})
+    assert error.startswith(f"repository: {repository!r} starts with the registry ")
+    fix = fix_of(Image, {"repository": repository, "tag": "v1"})
+    assert "chart.imageRegistry" in fix and "image.registry" in fix
+    assert f"keep {repository.partition('/')[2]!r} here" in fix
+    for fine in ("api", "team/api.v2", "team/local-host/api"):
+        assert Image.model_validate({"repository": fine, "tag": "v1"}).repository == fine
+
+
+def test_replicas_and_probe_numbers_stay_within_kubernetes_int32():
+    too_many = "2147483648 is over 2147483647, the most Kubernetes holds"
+    assert errors_of(Service, minimal_service(replicas=2**31)) == [f"replicas: {too_many}"]
+    assert Service.model_validate(minimal_service(replicas=2**31 - 1)).replicas == 2**31 - 1
+    for field in ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold"):
+        probe = {"tcp": {"port": 80}, field: 2**31}
+        assert errors_of(Probe, probe) == [f"{field}: {too_many}"]
+
+
+@pytest.mark.parametrize("kind", ["requests", "limits"])
+def test_memory_in_millibytes_is_refused_with_what_was_meant(kind):
+    resources = {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}}
+    resources[kind]["memory"] = "128m"
+    service = minimal_service(resources=resources)
+    assert errors_of(Service, service) == [
+        f"resources.{kind}.memory: memory 128m is 0.128 bytes ('m' is milli)"
+    ]
+    assert fix_of(Service, service) == "did you mean 128Mi?"
+    assert Service.model_validate(minimal_service()).resources.requests.cpu == "10m"
+
+
+@pytest.mark.parametrize("cidr", ["300.0.0.0/33", "10.0.0.0/33", "2001:db8::/129", "1.2.3.4/40"])
+def test_an_egress_cidr_is_a_real_address_block(cidr):
+    [error] = errors_of(Service, minimal_service(egress=[{"cidr": cidr, "ports": [{"port": 1}]}]))
+    assert error == f"egress.0.cidr: {cidr!r} does not appear to be an IPv4 or IPv6 network"
+
+
+@pytest.mark.parametrize("cidr", ["0.0.0.0/0", "10.0.0.1/8", "2001:db8::/32", "203.0.113.7/32"])
+def test_an_egress_cidr_may_name_any_block_host_bits_and_all(cidr):
+    rule = {"cidr": cidr, "except": ["10.1.0.0/16"], "ports": [{"port": 1}]}
+    assert Service.model_validate(minimal_service(egress=[rule])).egress[0].cidr == cidr

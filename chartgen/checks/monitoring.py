@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 
+import promql_parser
+
 from chartgen.checks.names import Locate, duplicate_name, first_indexes
 from chartgen.errors import Diagnostic
 from chartgen.monitoring import dashboards, promql, series
@@ -79,13 +81,22 @@ def _expr_problems(
             f"parameter {name!r} is not used in expr",
             f"use ${name} in expr, or remove it",
         )
+    text = promql.substitute(expr, params)
     try:
-        names = promql.metric_names(promql.substitute(expr, params))
+        names = promql.metric_names(text)
     except ValueError as err:
         yield Diagnostic(locate(where), f"invalid PromQL: {err}", "fix the expression")
         return
     for name in sorted(names - known):
         yield Diagnostic(locate(where), *_undeclared(name))
+    tree = promql_parser.parse(text)
+    while isinstance(tree, promql_parser.ParenExpr):
+        tree = tree.expr
+    ranges = promql_parser.MatrixSelector | promql_parser.SubqueryExpr
+    if isinstance(tree, ranges | promql_parser.StringLiteral):
+        kind = "a range vector" if isinstance(tree, ranges) else "a string"
+        what = f"the expression gives {kind}; a rule's result must be a vector or scalar"
+        yield Diagnostic(locate(where), what, "make it one, e.g. rate(x[5m]) instead of x[5m]")
 
 
 def _undeclared(name: str) -> tuple[str, str]:

@@ -104,6 +104,10 @@ def _service_problems(
             yield ("ports", index, "port"), f"port {port.port} declared twice", "remove one"
         names.setdefault(port.name, index)
         numbers.setdefault(port.port, index)
+    envs = first_indexes(env.name for env in service.env)
+    for index, env in enumerate(service.env):
+        if envs[env.name] != index:
+            yield ("env", index, "name"), f"env var {env.name} is set twice", "remove one"
     declared = ", ".join(f"{p.name} ({p.port})" for p in service.ports)
     for kind, probe in service.probes.items():
         check = probe.http or probe.tcp

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic_core import ErrorDetails
 from ruamel.yaml.nodes import Node
 
 from chartgen.build import ChartView
@@ -18,6 +19,7 @@ from chartgen.errors import ChartgenError, Diagnostic, Location, format_loc
 from chartgen.load.diagnostics import validation_diagnostics
 from chartgen.load.sources import read_text
 from chartgen.load.yaml import SourceFile, parse_yaml
+from chartgen.values.chart import values_schema
 from chartgen.values.models import Values
 
 #: How to fix a credential written in a values file.
@@ -71,9 +73,25 @@ def check_values_file(chart: ChartView, document: ValuesFile) -> list[Diagnostic
     merged = helm_merge(chart.values.defaults, document.overrides)
     source = SourceFile(document.name, merged, document.node)
     errors = chart.values.errors(merged)
+    errors += _schema_errors(chart, merged, [error["loc"] for error in errors])
     if errors:
         return validation_diagnostics(errors, source, Values)
     return list(_drifting_services(chart, source))
+
+
+def _schema_errors(chart: ChartView, data: Any, refused: list[Any]) -> list[ErrorDetails]:
+    """What the chart's own values.schema.json (helm's check) refuses where the model did not."""
+    import jsonschema  # type: ignore[import-untyped]  # noqa: PLC0415 (only with values files)
+
+    found: list[ErrorDetails] = []
+    for error in jsonschema.Draft202012Validator(values_schema(chart.values)).iter_errors(data):
+        loc = tuple(error.absolute_path)
+        if not any(loc[: len(r)] == r[: len(loc)] for r in refused):  # one inside the other
+            fix = "a null removes the key: set a value" if error.validator == "required" else ""
+            msg = f"{error.message} (values.schema.json, which helm checks)"
+            ctx = {"fix": fix or "change the value to one the schema admits"}
+            found.append({"type": "schema", "loc": loc, "msg": msg, "input": None, "ctx": ctx})
+    return found
 
 
 def _drifting_services(chart: ChartView, source: SourceFile) -> Iterator[Diagnostic]:

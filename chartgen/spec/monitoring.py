@@ -72,6 +72,15 @@ def _label_name(name: str) -> str:
 
 
 LabelName = Annotated[str, AfterValidator(_label_name)]
+
+
+def _alert_label(name: str) -> str:
+    if name in ("severity", "alertname"):
+        what = f"the alert sets {name!r} itself; a label of that name would be dropped"
+        raise spec_error(what, f"remove it; the alert's {name.removesuffix('name')}: field sets it")
+    return name
+
+
 RecordName = Annotated[
     str,
     StringConstraints(pattern=RECORD_NAME),
@@ -127,13 +136,45 @@ class RecordingRule(BaseModel):
         return data
 
 
+def _series(text: str) -> str:
+    try:
+        tree: object = promql_parser.parse(text)
+    except ValueError as err:
+        tree = err
+    if not isinstance(tree, promql_parser.VectorSelector) or any(
+        str(m.op) != "MatchOp.Equal" for m in tree.matchers.matchers
+    ):
+        why = f" ({tree})" if isinstance(tree, ValueError) else ""
+        fix = 'write name{label="value", ...}: a metric name and labels, no operators or ranges'
+        raise spec_error(f"promtool cannot load the series {text!r}{why}", fix)
+    return text
+
+
+# promtool's expanding notation, space-separated: a, a+bxn, a-bxn, axn, _, _xn and stale.
+_NUM = r"(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"
+_SAMPLE = re.compile(
+    rf"_(x\d+)?|stale|[-+]?(?i:inf|nan)([-+]{_NUM}x\d+)?|[-+]?{_NUM}(([-+]{_NUM})?x\d+)?"
+)
+
+
+def _samples(text: str) -> str:
+    if not all(_SAMPLE.fullmatch(sample) for sample in text.split()):
+        fix = "write samples apart by spaces: 1 2 3, 5x10 (5 eleven times), 0+10x30, _ or stale"
+        raise spec_error(f"promtool cannot read the values {text!r}", fix)
+    return text
+
+
 class ExampleSeries(BaseModel):
     """Input series of a rule example, in promtool's notation."""
 
     model_config = STRICT_CONFIG
 
-    series: str = Field(description='e.g. psi_field_density{job="psi-field", pod="p-0"}.')
-    values: str = Field(description="promtool expanding notation, e.g. '0.5x20' or '0+10x30'.")
+    series: Annotated[str, AfterValidator(_series)] = Field(
+        description='e.g. psi_field_density{job="psi-field", pod="p-0"}.'
+    )
+    values: Annotated[str, AfterValidator(_samples)] = Field(
+        description="promtool expanding notation, e.g. '0.5x20' or '0+10x30'."
+    )
 
 
 class AlertExample(BaseModel):
@@ -169,7 +210,7 @@ class Alert(BaseModel):
     summary: str = Field(min_length=1)
     description: str = Field(min_length=1)
     runbook: str = Field(pattern=r"^https?://\S+$", description="URL of the runbook.")
-    labels: dict[LabelName, str] = {}
+    labels: dict[Annotated[LabelName, AfterValidator(_alert_label)], str] = {}
     examples: list[AlertExample] = Field(
         min_length=2, description="At least one example that fires and one that does not."
     )

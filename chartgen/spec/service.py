@@ -20,6 +20,7 @@ from chartgen.spec.types import (
     PortName,
     PortNumber,
     PortRef,
+    Replicas,
     ResourcesValues,
     SecretKey,
     SecretName,
@@ -161,7 +162,7 @@ class Service(BaseModel):
         description="Each pod keeps its own state: runs as a StatefulSet by default "
         "(the chart value services.<name>.workload switches it).",
     )
-    replicas: int = Field(1, ge=0)
+    replicas: Replicas = 1
     ports: list[Port] = Field(min_length=1)
     resources: ResourcesValues
     env: list[EnvVar] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from decimal import Decimal
 from typing import Annotated
@@ -9,6 +10,7 @@ from typing import Annotated
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -90,7 +92,24 @@ Quantity = Annotated[
 ]
 ImageTag = Annotated[str, StringConstraints(pattern=IMAGE_TAG)]
 ImageDigest = Annotated[str, StringConstraints(pattern=IMAGE_DIGEST)]
-ImageRepository = Annotated[str, StringConstraints(pattern=IMAGE_REPOSITORY, max_length=255)]
+
+
+def _no_registry(repository: object) -> object:
+    first, slash, path = str(repository).partition("/")
+    if slash and (first == "localhost" or any(c in first for c in ".:")):
+        raise spec_error(
+            f"{repository!r} starts with the registry {first!r}",
+            f"keep {path!r} here; the registry is chart.imageRegistry (values: image.registry)",
+        )
+    return repository
+
+
+#: Before the pattern, so that a registry with a port (host:5000/x) gets this message too.
+ImageRepository = Annotated[
+    str,
+    StringConstraints(pattern=IMAGE_REPOSITORY, max_length=255),
+    BeforeValidator(_no_registry),
+]
 Registry = Annotated[str, StringConstraints(pattern=REGISTRY, max_length=255)]
 EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME)]
 SecretName = Annotated[str, StringConstraints(pattern=DNS1123_SUBDOMAIN, max_length=253)]
@@ -109,14 +128,36 @@ AbsolutePath = Annotated[
     AfterValidator(_no_dot_segments),
     Field(description="Absolute directory path, e.g. /var/lib/app (no '..', no trailing '/')."),
 ]
+
+
+def _network(cidr: str) -> str:
+    try:
+        ipaddress.ip_network(cidr, strict=False)
+    except ValueError as err:
+        raise spec_error(f"{err}", "write an IPv4 or IPv6 block, e.g. 203.0.113.0/24") from None
+    return cidr
+
+
 Cidr = Annotated[
     str,
     StringConstraints(pattern=CIDR),
+    AfterValidator(_network),
     Field(description="An IPv4 or IPv6 address block, e.g. 203.0.113.0/24."),
 ]
 HttpPath = Annotated[str, StringConstraints(pattern=r"^/\S*$")]
-Seconds = Annotated[int, Field(ge=0)]
-PositiveInt = Annotated[int, Field(ge=1)]
+INT32_MAX = 2**31 - 1
+
+
+def _int32(number: int) -> int:
+    if number > INT32_MAX:
+        raise spec_error(f"{number} is over {INT32_MAX}, the most Kubernetes holds", "lower it")
+    return number
+
+
+# Kubernetes holds these as int32: bounded here, not in the schema (the chart's bytes stay).
+Seconds = Annotated[int, Field(ge=0), AfterValidator(_int32)]
+Replicas = Annotated[int, Field(ge=0), AfterValidator(_int32)]
+PositiveInt = Annotated[int, Field(ge=1), AfterValidator(_int32)]
 
 _QUANTITY_SUFFIXES = {
     "": Decimal(1),
@@ -142,13 +183,23 @@ def quantity_value(text: str) -> Decimal:
     return Decimal(match.group(1)) * _QUANTITY_SUFFIXES[match.group(2)]
 
 
+def _bytes(memory: str) -> str:
+    if memory.endswith("m"):
+        what = f"memory {memory} is {quantity_value(memory)} bytes ('m' is milli)"
+        raise spec_error(what, f"did you mean {memory[:-1]}Mi?")
+    return memory
+
+
+Memory = Annotated[Quantity, AfterValidator(_bytes)]
+
+
 class RequestsValues(BaseModel):
     """What the scheduler reserves; both are required."""
 
     model_config = STRICT_CONFIG
 
     cpu: Quantity = Field(description="CPU, e.g. 100m; required.")
-    memory: Quantity = Field(description="Memory, e.g. 128Mi; required.")
+    memory: Memory = Field(description="Memory, e.g. 128Mi; required.")
 
 
 class LimitsValues(BaseModel):
@@ -157,7 +208,7 @@ class LimitsValues(BaseModel):
     model_config = STRICT_CONFIG
 
     cpu: Quantity | None = Field(None, description="CPU; optional (above it, CPU throttles).")
-    memory: Quantity = Field(description="Memory; required (above it, the container is killed).")
+    memory: Memory = Field(description="Memory; required (above it, the container is killed).")
 
 
 class ResourcesValues(BaseModel):

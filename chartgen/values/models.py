@@ -18,6 +18,7 @@ from chartgen.spec.types import (
     IMAGE_TAG,
     ImageRepository,
     PositiveInt,
+    Replicas,
     ResourcesValues,
     Seconds,
 )
@@ -125,7 +126,7 @@ class ServiceValues(ValuesModel):
     workload: Literal["Deployment", "StatefulSet"] = Field(
         description="Workload kind; a StatefulSet also gets a headless Service."
     )
-    replicas: int = Field(ge=0, description="Number of pods.")
+    replicas: Replicas = Field(description="Number of pods.")
     image: ImageValues = Field(description="Container image.")
     resources: ResourcesValues = Field(description="Requests and limits.")
     probes: ProbesValues = Field(description="Health probes, each with an on/off switch.")

@@ -8,6 +8,7 @@ from pydantic import (
     Field,
 )
 
+from chartgen.spec.types import PositiveInt
 from chartgen.values.types import ValuesModel
 
 
@@ -154,7 +155,7 @@ class PodDisruptionBudgetValues(ValuesModel):
     """PodDisruptionBudgets of services with two or more replicas."""
 
     enabled: bool = Field(True, description="Render one for each service of 2 or more replicas.")
-    maxUnavailable: int = Field(1, ge=1, description="Pods a voluntary disruption may take.")
+    maxUnavailable: PositiveInt = Field(1, description="Pods a voluntary disruption may take.")
 
 
 class TopologySpreadValues(ValuesModel):
@@ -162,7 +163,7 @@ class TopologySpreadValues(ValuesModel):
 
     enabled: bool = Field(True, description="Render topologySpreadConstraints.")
     topologyKey: str = Field("kubernetes.io/hostname", min_length=1, description="Node label.")
-    maxSkew: int = Field(1, ge=1, description="Largest allowed difference in pods per node.")
+    maxSkew: PositiveInt = Field(1, description="Largest allowed difference in pods per node.")
     whenUnsatisfiable: Literal["ScheduleAnyway", "DoNotSchedule"] = Field(
         "ScheduleAnyway", description="DoNotSchedule makes the spread a hard rule."
     )
