@@ -36,7 +36,7 @@ TRICKY = [
 ]
 # Helm's toYaml (go-yaml's emitter) drops a value holding U+007F..U+009F, U+FFFE or U+FFFF
 # (an empty string, silently) and writes U+0085 as a space: the probe command, which reaches
-# the pod through values and toYaml, cannot carry them (see the xfail test below).
+# the pod through values and toYaml, cannot carry them (chartgen refuses them there: see the last test).
 TO_YAML_LOSES = "".join(map(chr, range(0x7F, 0xA0))) + "\ufffe\uffff"
 
 
@@ -260,10 +260,6 @@ def test_a_lone_surrogate_in_a_spec_file_is_refused_where_it_is_written():
     assert "escape" in diagnostic.what
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chartgen/spec/probes.py ExecAction.command needs a constraint: Helm's toYaml loses it",
-)
 def test_a_probe_command_helm_cannot_carry_is_refused_where_it_is_written():
     service = minimal_service(probes={"liveness": {"exec": {"command": ["sh", "a\x7fb"]}}})
     with pytest.raises(ChartgenError) as caught:

@@ -5,9 +5,10 @@ The checks are Kubernetes' own handlers, shared with the values.
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from chartgen.spec.types import (
     STRICT_CONFIG,
@@ -37,12 +38,21 @@ class TCPSocketAction(BaseModel):
     port: PortRef
 
 
+def _helm_carries(argument: str) -> str:
+    if re.search("[\x7f-\x9f\ufffe\uffff]", argument):
+        raise spec_error(
+            "helm's toYaml turns an argument holding U+007F to U+009F, U+FFFE or U+FFFF into ''",
+            "remove those characters from the command",
+        )
+    return argument
+
+
 class ExecAction(BaseModel):
     """A command probe."""
 
     model_config = STRICT_CONFIG
 
-    command: list[str] = Field(min_length=1)
+    command: list[Annotated[str, AfterValidator(_helm_carries)]] = Field(min_length=1)
 
 
 class Probe(BaseModel):
