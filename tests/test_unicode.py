@@ -36,7 +36,7 @@ TRICKY = [
 ]
 # Helm's toYaml (go-yaml's emitter) drops a value holding U+007F..U+009F, U+FFFE or U+FFFF
 # (an empty string, silently) and writes U+0085 as a space: the probe command, which reaches
-# the pod through values and toYaml, cannot carry them (chartgen refuses them there: see the last test).
+# the pod through values and toYaml, cannot carry them: chartgen refuses them there.
 TO_YAML_LOSES = "".join(map(chr, range(0x7F, 0xA0))) + "\ufffe\uffff"
 
 
