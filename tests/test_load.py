@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
-from ruamel.yaml import YAML
+import ruamel.yaml.main
+from ruamel.yaml.composer import Composer
 
 from chartgen.errors import ChartgenError
 from chartgen.load import load_spec, load_texts
 from chartgen.load.hygiene import names_credential
+from chartgen.load.sources import MAX_BYTES
+from chartgen.load.yaml import MAX_ALIASED, MAX_DEPTH, parse_yaml
 from chartgen.pipeline import generate
 
 from .specdata import dump_yaml, minimal_service, minimal_spec
+from .test_cli import refused_leaving_chart_untouched
 
 
 def messages(texts: list[tuple[str, str]]) -> list[str]:
@@ -183,6 +188,8 @@ def test_quoted_and_unambiguous_text_loads_as_written(written, text):
         ("tokenTTL", False),
         ("secretKeyRef", False),
         ("PASSWORD_FILE", False),
+        ("PGPASSWORD", True),
+        ("MYSQL_ROOT_PASSWORD", True),
         ("LOG_LEVEL", False),
     ],
 )
@@ -211,12 +218,202 @@ def test_a_directory_without_specs_is_an_error(tmp_path: Path):
 
 
 def test_a_valid_spec_is_parsed_once_and_its_lines_come_from_that_parse(monkeypatch):
-    composed: list[str] = []
-    compose = YAML.compose
+    composed: list[Composer] = []
+    compose = Composer.get_single_node
     monkeypatch.setattr(
-        YAML, "compose", lambda self, text: composed.append(text) or compose(self, text)
+        Composer, "get_single_node", lambda self: composed.append(self) or compose(self)
     )
     loaded = load_spec()
     generate(loaded.spec, loaded.sources.locate)
     assert loaded.sources.locate(["services", 1, "ports", 0]).line > 1
     assert len(composed) == 1
+
+
+@pytest.fixture(params=["libyaml", "pure"])
+def parser(request, monkeypatch):
+    """Both of ruamel's parsers: libyaml's (when installed) and its pure-Python one."""
+    if request.param == "pure":
+        monkeypatch.setattr(ruamel.yaml.main, "CParser", None)
+    return request.param
+
+
+def bound_message(text: str) -> str:
+    with pytest.raises(ChartgenError) as caught:
+        parse_yaml("deep.yaml", text)
+    [diagnostic] = caught.value.diagnostics
+    return diagnostic.format()
+
+
+DEEP = f"the document nests deeper than {MAX_DEPTH} levels (aliases followed)"
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("chart: " + "[" * 5_000 + "]" * 5_000 + "\n", 1),
+        ("a:\n" + "".join(f"{'  ' * i}- \n" for i in range(1, 3_000)), 65),
+        ("x: [\n" + "[\n" * 100_000 + "]" * 100_001 + "\n", 64),  # ruamel's own would crash
+        ("a: &a " + "[" * 40 + "]" * 40 + "\nb: " + "[" * 30 + "*a" + "]" * 30 + "\n", 2),
+    ],
+    ids=["flow", "block", "flow-lines", "through-an-alias"],
+)
+def test_nesting_past_the_limit_is_refused_at_the_line_it_crosses_it(parser, text, line):
+    assert bound_message(text).startswith(f"deep.yaml:{line}: error: {DEEP}\n  fix: flatten it")
+
+
+def test_nesting_up_to_the_limit_loads(parser):
+    nested = "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1)  # under the top-level mapping
+    data = parse_yaml("a.yaml", f"a: {nested}\nb: &b {nested}\nc: *b\n").data
+    assert data["a"] == data["c"]
+
+
+def alias_bomb(levels: int) -> str:
+    """The billion laughs: each level's list holds ten aliases of the level before."""
+    lines = ["l0: &l0 [" + ", ".join(["lol"] * 10) + "]"]
+    for level in range(1, levels):
+        lines.append(f"l{level}: &l{level} [" + ", ".join([f"*l{level - 1}"] * 10) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_is_refused_at_the_alias_past_the_bound_and_at_once(parser):
+    start = time.perf_counter()
+    message = bound_message(alias_bomb(9))
+    assert time.perf_counter() - start < 5
+    # l4's aliases of l3 (1,111 nodes each) take what aliases add past 100,000
+    assert message == (
+        f"deep.yaml:5: error: alias *l3 makes aliases add over {MAX_ALIASED:,} nodes\n"
+        "  fix: write the repeated parts out, or alias fewer or smaller nodes"
+    )
+    assert parse_yaml("a.yaml", alias_bomb(4)).data["l3"][9][9][9][9] == "lol"  # adds 12,330
+
+
+def test_an_alias_inside_the_node_it_names_is_refused(parser):
+    message = bound_message("a: &a\n  b: [*a]\n")
+    assert message.startswith("deep.yaml:2: error: alias *a makes aliases add over")
+
+
+def test_a_second_anchor_of_a_name_is_refused(parser):
+    message = bound_message("a: &x 1\nb: &x 2\nc: *x\n")
+    assert message.startswith("deep.yaml:2: error: invalid YAML: a second anchor &x")
+
+
+def test_merge_keys_still_merge(parser):
+    alerts = "alerts:\n  - &base {alert: A, expr: up == 0, severity: warning}\n"
+    text = alerts + "".join(f"  - {{<<: *base, alert: A{i}}}\n" for i in range(300))
+    data = parse_yaml("a.yaml", text).data
+    assert data["alerts"][300] == {"alert": "A299", "expr": "up == 0", "severity": "warning"}
+
+
+def test_both_parsers_read_the_embedded_spec_the_same(monkeypatch):
+    libyaml = load_spec().spec
+    monkeypatch.setattr(ruamel.yaml.main, "CParser", None)
+    assert load_spec().spec == libyaml
+
+
+def test_a_file_over_the_size_limit_is_refused_unparsed(tmp_path):
+    big = tmp_path / "big.yaml"
+    with big.open("wb") as file:
+        file.truncate(MAX_BYTES + 1)  # sparse: no disk needed
+    stderr = refused_leaving_chart_untouched(tmp_path, "--spec", big)
+    assert stderr.startswith(
+        f"{big}: error: the spec file is larger than 64 MiB\n"
+        "  fix: split it: chartgen reads files of 64 MiB at most\n"
+    )
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# to be written\n", "---\n# nothing yet\n"])
+def test_an_empty_spec_file_is_refused_by_name(text):
+    assert messages([("a.yaml", dump_yaml(minimal_spec())), ("b.yaml", text)]) == [
+        "b.yaml:1: error: a spec file must be a mapping, found no data (it is empty, or only "
+        "comments)\n  fix: start the file with 'chart:' and/or 'services:'"
+    ]
+
+
+def test_an_empty_values_file_changes_nothing():
+    assert parse_yaml("v.yaml", "# no overrides\n", what="values file").data == {}
+
+
+def test_a_spec_without_services_in_any_file_names_the_files(tmp_path):
+    (tmp_path / "00-chart.yaml").write_text(dump_yaml({"chart": minimal_spec()["chart"]}))
+    (tmp_path / "10-more.yaml").write_text(dump_yaml({"services": []}))
+    stderr = refused_leaving_chart_untouched(tmp_path, "--spec", tmp_path)
+    assert stderr.startswith(
+        f"{tmp_path}/00-chart.yaml, {tmp_path}/10-more.yaml: error: the spec declares no services"
+    )
+
+
+def test_a_file_that_is_not_utf8_is_refused_at_its_line(tmp_path):
+    spec = tmp_path / "latin1.yaml"
+    spec.write_bytes(dump_yaml(minimal_spec()).replace("Demo", "Démo").encode("latin-1"))
+    line = dump_yaml(minimal_spec()).splitlines().index("  description: Demo platform") + 1
+    stderr = refused_leaving_chart_untouched(tmp_path, "--spec", spec)
+    assert stderr.startswith(
+        f"{spec}:{line}: error: the spec file is not UTF-8 text: byte 0xe9 "
+        "(invalid continuation byte)\n  fix: save it as UTF-8\n"
+    )
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x07", "\x1b"])
+def test_a_control_character_is_refused_at_its_line_not_its_position(parser, character):
+    text = "chart:\n  name: démo wörld ✓\n  description: " + character + "\n"
+    assert bound_message(text) == (
+        f"deep.yaml:3: error: invalid YAML: the control character U+{ord(character):04X} "
+        "(YAML allows none)\n  fix: remove it; in a double-quoted string write it as an escape "
+        '("\\x01")'
+    )
+
+
+def test_a_symlink_loop_among_the_spec_files_is_named(tmp_path):
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "00-spec.yaml").write_text(dump_yaml(minimal_spec()))
+    (specs / "loop-a.yaml").symlink_to("loop-b.yaml")
+    (specs / "loop-b.yaml").symlink_to("loop-a.yaml")
+    stderr = refused_leaving_chart_untouched(tmp_path, "--spec", specs)
+    assert stderr.startswith(
+        f"{specs}/loop-a.yaml: error: cannot read spec file: a symlink loop\n"
+        "  fix: point the link at a file: its links lead back to it\n"
+    )
+    with pytest.raises(ChartgenError, match=r"loop-a\.yaml: error: cannot read spec file: a sym"):
+        load_spec([specs / "loop-a.yaml"])  # named on the command line, click refuses it first
+
+
+@pytest.mark.parametrize(
+    ("value", "what"),
+    [
+        ("postgres://admin:hunter2@db:5432/app", "a URL holds a password"),
+        ("redis://:hunter2@cache", "a URL holds a password"),
+        ("-Xmx1g -Ddb.password=hunter2", "-Ddb.password is given a literal value"),
+        ("--password=hunter2", "--password is given a literal value"),
+        ("serve --api-key=abc123", "--api-key is given a literal value"),
+    ],
+)
+def test_a_credential_held_in_a_value_is_refused(value, what):
+    spec = minimal_spec(minimal_service(env=[{"name": "OPTIONS", "value": value}]))
+    with pytest.raises(ChartgenError) as caught:
+        load_texts([("a.yaml", dump_yaml(spec))])
+    [diagnostic] = caught.value.diagnostics
+    assert (diagnostic.where.path, diagnostic.what) == (
+        "services[0].env[0].value",
+        f"{what}: a credential in the clear",
+    )
+    assert diagnostic.fix.startswith("write $(X) in its place and reference an existing Secret")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "postgres://admin@db:5432/app",
+        "postgres://admin:$(DB_PASSWORD)@db/app",
+        "https://example.com:8443/a@b",
+        "git@github.com:team/repo.git",
+        "--password=$(DB_PASSWORD)",
+        "--password-file=/run/secrets/db",
+        "--token-ttl=5m --log-level=info",
+        "-Dspring.profiles.active=prod",
+        "a=b, c=d",
+    ],
+)
+def test_ordinary_values_are_not_taken_for_credentials(value):
+    spec = minimal_spec(minimal_service(env=[{"name": "OPTIONS", "value": value}]))
+    assert load_texts([("a.yaml", dump_yaml(spec))]).spec.services[0].env[0].value == value

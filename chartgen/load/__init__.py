@@ -78,9 +78,7 @@ def load_texts(texts: Sequence[tuple[str, str]]) -> LoadedSpec:
 
 def merge(files: Sequence[SpecFile], sources: SpecSources) -> ChartSpec:
     """Merge spec files: exactly one holds ``chart``; services and dashboards concatenate."""
-    chart = None
-    services = []
-    dashboards = []
+    chart, services, dashboards = None, [], []
     for file_index, spec_file in enumerate(files):
         if spec_file.chart is not None:
             if chart is not None:
@@ -91,20 +89,22 @@ def merge(files: Sequence[SpecFile], sources: SpecSources) -> ChartSpec:
                     where=Location(sources.files[file_index].name, 1, "chart"),
                 )
             chart, sources.chart_file = spec_file.chart, file_index
-        for index, service in enumerate(spec_file.services):
-            services.append(service)
-            sources.service_origin.append((file_index, index))
-        for index, dashboard in enumerate(spec_file.dashboards):
-            dashboards.append(dashboard)
-            sources.dashboard_origin.append((file_index, index))
+        services += spec_file.services
+        dashboards += spec_file.dashboards
+        sources.service_origin += [(file_index, i) for i in range(len(spec_file.services))]
+        sources.dashboard_origin += [(file_index, i) for i in range(len(spec_file.dashboards))]
+    read = Location(", ".join(source.name for source in sources.files))
     if chart is None:
         raise ChartgenError.single(
             "no 'chart' section in any spec file",
             fix="add 'chart:' with name, version, appVersion, description and imageRegistry",
+            where=read,
         )
     if not services:
         raise ChartgenError.single(
-            "the spec declares no services", fix="add at least one entry under 'services:'"
+            "the spec declares no services",
+            fix="add at least one entry under 'services:'",
+            where=read,
         )
     try:
         return ChartSpec.model_validate(

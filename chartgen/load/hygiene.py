@@ -26,14 +26,17 @@ _SUSPECT = re.compile(
 _OCTAL_11 = re.compile(r"^[-+]?0[0-7_]+$")
 _TYPE_NAMES = {"bool": "a boolean", "int": "a number", "float": "a number", "str": "text"}
 
-# Words that name a credential when they end a key or an env var name.
-_CREDENTIAL_WORDS = frozenset(
-    {"password", "passwd", "passphrase", "secret", "token", "apikey", "credential", "credentials"}
+# Words that name a credential when they end a key or an env var name (PGPASSWORD too).
+_CREDENTIAL_WORDS = tuple(
+    "password passwd passphrase secret token apikey credential credentials".split()
 )
 _CREDENTIAL_PAIRS = frozenset(
     {("api", "key"), ("private", "key"), ("access", "key"), ("secret", "key"), ("auth", "key")}
 )
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+# A credential inside a value: a URL's user:password@, or an argument like -Ddb.password=x
+# ($(VAR) and ${VAR} references pass).
+_HELD = re.compile(r"://[^\s/@:]*:(?!\$)[^\s/@]+@|(?:^|\s)(--?[\w.-]+)=(?!\$)\S")
 
 
 def document_problems(node: Node | None, file: str, fix_secret: str) -> list[Diagnostic]:
@@ -53,48 +56,47 @@ def names_credential(name: str) -> bool:
     """Whether a key or env var name names a credential (DB_PASSWORD, apiKey, token)."""
     words = [w.lower() for w in _WORD.findall(name)]
     return bool(words) and (
-        words[-1] in _CREDENTIAL_WORDS or tuple(words[-2:]) in _CREDENTIAL_PAIRS
+        words[-1].endswith(_CREDENTIAL_WORDS) or tuple(words[-2:]) in _CREDENTIAL_PAIRS
     )
 
 
 def _problems(
-    node: Node | None, loc: Loc, fix_secret: str
+    node: Node | None, loc: Loc, fix_secret: str, given: str = ""
 ) -> Iterator[tuple[Loc, ScalarNode, str, str]]:
+    """The problems below ``node``; ``given`` says how a credential's name gives it a value."""
     if isinstance(node, ScalarNode):
         problem = _ambiguity(node)
         if problem:
             yield (loc, node, *problem)
+        what = f"{given} a literal value" if given and _is_literal(node) else _held(node.value)
+        if what:
+            fix = fix_secret if given else f"write $(X) in its place and {fix_secret}"
+            yield (loc, node, f"{what}: a credential in the clear", fix)
     elif isinstance(node, SequenceNode):
         for index, item in enumerate(node.value):
             yield from _problems(item, (*loc, index), fix_secret)
     elif isinstance(node, MappingNode):
-        pairs = {k.value: v for k, v in node.value if isinstance(k, ScalarNode)}
-        env_name = pairs.get("name")
-        env_value = pairs.get("value")
-        if (
-            isinstance(env_name, ScalarNode)
-            and names_credential(str(env_name.value))
-            and _is_literal(env_value)
-        ):
-            assert isinstance(env_value, ScalarNode)
-            what = f"{env_name.value} is given a literal value: a credential in the clear"
-            yield ((*loc, "value"), env_value, what, fix_secret)
+        name = next((v.value for k, v in node.value if k.value == "name"), "")
+        env = f"{name} is given" if isinstance(name, str) and names_credential(name) else ""
         for key_node, value in node.value:
             key = key_node.value if isinstance(key_node, ScalarNode) else "?"
-            if names_credential(str(key)) and _is_literal(value):
-                assert isinstance(value, ScalarNode)
-                what = f"{key!r} holds a literal value: a credential in the clear"
-                yield ((*loc, key), value, what, fix_secret)
-            else:
-                yield from _problems(value, (*loc, key), fix_secret)
+            given = (
+                f"{key!r} holds" if names_credential(str(key)) else env if key == "value" else ""
+            )
+            yield from _problems(value, (*loc, key), fix_secret, given)
 
 
-def _is_literal(node: Node | None) -> bool:
+def _held(text: str) -> str:
+    """What in a value is a credential: a URL's password, or an argument like --password=x."""
+    for held in _HELD.finditer(text):
+        if held[1] is None or names_credential(held[1]):
+            return f"{held[1]} is given a literal value" if held[1] else "a URL holds a password"
+    return ""
+
+
+def _is_literal(node: ScalarNode) -> bool:
     """A non-empty text or number: what a credential in the clear looks like."""
-    if not isinstance(node, ScalarNode) or node.value == "":
-        return False
-    tag = str(node.tag)
-    return not tag.endswith((":null", ":bool"))
+    return node.value != "" and not str(node.tag).endswith((":null", ":bool"))
 
 
 def _ambiguity(node: ScalarNode) -> tuple[str, str] | None:

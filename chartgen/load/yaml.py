@@ -6,9 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import Composer
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.resolver import VersionedResolver
 
 from chartgen.errors import ChartgenError, Location
 from chartgen.load.hygiene import Loc, document_problems
@@ -42,6 +46,71 @@ class SourceFile:
         return line or (self.node.start_mark.line + 1 if self.node is not None else 0)
 
 
+#: Deeper nesting is refused, aliases followed: specs need about 10 levels, recursion far more.
+MAX_DEPTH = 64
+#: Aliases may add this many nodes to a document (a merge key its entries): a bomb adds 10**9.
+MAX_ALIASED = 100_000
+
+
+class _Composer(Composer):
+    """ruamel's composer, refusing a document nested or expanded by aliases past the bounds.
+
+    An alias counts as the nodes and levels it repeats: each anchored node's extent is kept.
+    """
+
+    parser: Any = None  # plain attributes, not ruamel's properties run for every event
+    resolver: Any = None
+
+    def __init__(self, loader: Any = None) -> None:
+        super().__init__(loader)
+        self.parser, self.resolver = loader.parser, loader.resolver
+        loader.max_depth = 0  # checked here instead (libyaml's loader lacks the setting)
+        self.nodes, self.aliased, self.reach = 0, 0, 0
+        self.extent: dict[int, tuple[int, int]] = {}
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        """Compose a node as ruamel does, counting it as expanded; refuse past the bounds."""
+        event, nodes, reach = self.parser.peek_event(), self.nodes, self.reach
+        if isinstance(event, AliasEvent):  # no extent yet: it aliases a node holding it
+            node = super().compose_node(parent, index)
+            size, levels = self.extent.get(id(node), (MAX_ALIASED + 1, 0))
+            self.nodes, self.aliased = nodes + size, self.aliased + size
+            self._bound(event, max(reach, self.depth + levels))
+            return node
+        if event.anchor in self.anchors:  # libyaml's own composer refuses it too
+            raise MarkedYAMLError(
+                problem=f"a second anchor &{event.anchor}", problem_mark=event.start_mark
+            )
+        self._bound(event, self.depth + 1)  # before the recursion into it
+        node = super().compose_node(parent, index)
+        self.nodes += 1
+        if event.anchor is not None:
+            self.extent[id(node)] = (self.nodes - nodes, self.reach - self.depth)
+        self.reach = max(reach, self.reach)
+        return node
+
+    def _bound(self, event: Any, reach: int) -> None:
+        self.reach = reach
+        if reach > MAX_DEPTH:
+            raise MarkedYAMLError(
+                problem=f"the document nests deeper than {MAX_DEPTH} levels (aliases followed)",
+                problem_mark=event.start_mark,
+                note=f"flatten it: real files need about 10 levels, chartgen reads {MAX_DEPTH}",
+            )
+        if self.aliased > MAX_ALIASED:
+            raise MarkedYAMLError(
+                problem=f"alias *{event.anchor} makes aliases add over {MAX_ALIASED:,} nodes",
+                problem_mark=event.start_mark,
+                note="write the repeated parts out, or alias fewer or smaller nodes",
+            )
+
+
+class _Resolver(VersionedResolver):
+    """YAML 1.2, as chartgen reads it, without ruamel working the version out for each scalar."""
+
+    processing_version = (1, 2)
+
+
 #: How to fix a credential written in a spec file.
 SPEC_SECRET_FIX = (
     "reference an existing Secret instead (env: - name: X, secret: {name: <secret>, key: <key>}); "
@@ -54,11 +123,14 @@ def parse_yaml(
 ) -> SourceFile:
     """Parse YAML 1.2 text once, by libyaml when ruamel.yaml.clib is installed.
 
-    Refuses duplicate keys, plain values YAML 1.1 reads differently, and clear credentials.
+    Refuses duplicate keys, plain values YAML 1.1 reads differently, clear credentials, and
+    documents nested or expanded by aliases past MAX_DEPTH and MAX_ALIASED.
     """
     try:
         yaml = YAML(typ="safe")
-        node = yaml.compose(text)
+        yaml.Composer, yaml.Resolver = _Composer, _Resolver
+        loader, parser = yaml.get_constructor_parser(text)  # libyaml's loader composes itself
+        node = _Composer(loader).get_single_node() if loader is parser else yaml.compose(text)
         problems = document_problems(node, name, secret_fix)
         if problems:
             raise ChartgenError(problems)
@@ -70,20 +142,27 @@ def parse_yaml(
             fix="keep one of the two entries; YAML tools silently drop one of them",
             where=Location(name, _mark_line(err.problem_mark)),
         ) from None
-    except MarkedYAMLError as err:
+    except ReaderError as err:  # a control character: found again, as positions differ by parser
         raise ChartgenError.single(
-            f"invalid YAML: {err.problem}",
-            fix="fix the YAML syntax at this line",
+            f"invalid YAML: the control character U+{err.character:04X} (YAML allows none)",
+            fix='remove it; in a double-quoted string write it as an escape ("\\x01")',
+            where=Location(name, text.count("\n", 0, text.find(chr(err.character))) + 1),
+        ) from None
+    except MarkedYAMLError as err:  # ruamel's, or a bound's with its note saying how to fix it
+        raise ChartgenError.single(
+            err.problem if err.note else f"invalid YAML: {err.problem}",
+            fix=err.note or "fix the YAML syntax at this line",
             where=Location(name, _mark_line(err.problem_mark)),
         ) from None
     except YAMLError as err:
         raise ChartgenError.single(
             f"invalid YAML: {err}", fix="fix the YAML syntax", where=Location(name)
         ) from None
-    if data is not None and not isinstance(data, dict):
+    if not isinstance(data, dict) and (data is not None or what == "spec file"):
         start = "'chart:' and/or 'services:'" if what == "spec file" else "a key of values.yaml"
+        found = "no data (it is empty, or only comments)" if data is None else type(data).__name__
         raise ChartgenError.single(
-            f"a {what} must be a mapping, found {type(data).__name__}",
+            f"a {what} must be a mapping, found {found}",
             fix=f"start the file with {start}",
             where=Location(name, 1),
         )
