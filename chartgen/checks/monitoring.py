@@ -81,15 +81,13 @@ def _expr_problems(
             f"parameter {name!r} is not used in expr",
             f"use ${name} in expr, or remove it",
         )
-    text = promql.substitute(expr, params)
     try:
-        names = promql.metric_names(text)
+        tree = promql_parser.parse(promql.substitute(expr, params))
     except ValueError as err:
         yield Diagnostic(locate(where), f"invalid PromQL: {err}", "fix the expression")
         return
-    for name in sorted(names - known):
+    for name in sorted(promql.metric_names(tree) - known):
         yield Diagnostic(locate(where), *_undeclared(name))
-    tree = promql_parser.parse(text)
     while isinstance(tree, promql_parser.ParenExpr):
         tree = tree.expr
     ranges = promql_parser.MatrixSelector | promql_parser.SubqueryExpr

@@ -19,7 +19,6 @@ from chartgen.errors import ChartgenError, Diagnostic, Location, format_loc
 from chartgen.load.diagnostics import validation_diagnostics
 from chartgen.load.sources import read_text
 from chartgen.load.yaml import SourceFile, parse_yaml
-from chartgen.values.chart import values_schema
 from chartgen.values.models import Values
 
 #: How to fix a credential written in a values file.
@@ -84,7 +83,7 @@ def _schema_errors(chart: ChartView, data: Any, refused: list[Any]) -> list[Erro
     import jsonschema  # type: ignore[import-untyped]  # noqa: PLC0415 (only with values files)
 
     found: list[ErrorDetails] = []
-    for error in jsonschema.Draft202012Validator(values_schema(chart.values)).iter_errors(data):
+    for error in jsonschema.Draft202012Validator(chart.values.schema).iter_errors(data):
         loc = tuple(error.absolute_path)
         if not any(loc[: len(r)] == r[: len(loc)] for r in refused):  # one inside the other
             fix = "a null removes the key: set a value" if error.validator == "required" else ""

@@ -42,9 +42,9 @@ def duration_seconds(text: str) -> float:
     return float(promql_parser.parse_duration(text).total_seconds())
 
 
-def metric_names(expr: str) -> set[str]:
-    """The metric names an expression reads; raises ValueError if it does not parse."""
-    tree = promql_parser.parse(expr)
+def metric_names(expr: str | promql_parser.Expr) -> set[str]:
+    """The metric names an expression, as text or parsed, reads; ValueError if it does not parse."""
+    tree = promql_parser.parse(expr) if isinstance(expr, str) else expr
     names: set[str] = set()
 
     def visit(node: object) -> bool:

@@ -20,7 +20,7 @@ from chartgen.render.serialize import (
     to_yaml,
     yaml_quote,
 )
-from chartgen.values.chart import values_docs, values_schema
+from chartgen.values.chart import values_docs
 
 if TYPE_CHECKING:  # the build imports the serializers of this package
     from chartgen.build import ChartView
@@ -95,7 +95,7 @@ def render_files(chart: ChartView) -> Iterator[tuple[str, str]]:
     files: dict[str, Callable[[], str]] = {
         "Chart.yaml": lambda: f"# {HEADER}\n" + to_yaml(chart.chart_yaml),
         "values.yaml": lambda: f"# {HEADER}\n" + to_commented_yaml(defaults, docs),
-        "values.schema.json": lambda: to_json(values_schema(chart.values)),
+        "values.schema.json": lambda: to_json(chart.values.schema),
         ".helmignore": template("helmignore.jinja", rule_tests_dir=RULE_TESTS_DIR),
         "README.md": lambda: readme(rendered, values_table(defaults, docs)),
         "templates/_helpers.tpl": template("_helpers.tpl.jinja"),

@@ -8,6 +8,7 @@ properties of their own in the schema, so that helm refuses an unknown name too.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,11 @@ class ChartValues:
     services: dict[str, str]
     alerts: dict[str, tuple[str, dict[str, float | int]]]
     dashboards: dict[str, str] | None
+
+    @functools.cached_property
+    def schema(self) -> dict[str, Any]:
+        """values.schema.json, made once: the chart ships it, and values files are checked by it."""
+        return values_schema(self)
 
     def errors(self, data: dict[str, Any]) -> list[ErrorDetails]:
         """What is wrong with values given as data, in the order of the model's keys."""
