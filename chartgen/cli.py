@@ -17,7 +17,7 @@ spec_option = click.option(
     "--spec",
     "specs",
     multiple=True,
-    type=click.Path(exists=True, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Spec file or directory of spec files; repeatable. Default: the embedded VaultMesh spec.",
 )
 values_option = partial(
@@ -25,7 +25,7 @@ values_option = partial(
     "--values",
     "values_files",
     multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
 )
 
 
@@ -135,7 +135,7 @@ class _Counted:
 @click.option(
     "--values",
     "values_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     help="A values file whose alerts.* parameters set the thresholds (e.g. values/staging.yaml).",
 )
 def preview(specs: tuple[Path, ...], out: Path, values_file: Path | None) -> None:

@@ -90,10 +90,24 @@ def test_every_bad_spec_message_says_where_what_and_how_to_fix():
         assert "error:" in stderr and "fix:" in stderr, bad_spec.name
 
 
-def test_a_missing_spec_path_is_a_usage_error():
+def test_a_missing_spec_path_is_named_with_a_fix():
     result = run("render", "--spec", "no/such/spec.yaml")
-    assert result.returncode == 2
-    assert "'no/such/spec.yaml' does not exist" in result.stderr
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "no/such/spec.yaml: error: cannot read spec file: No such file or directory\n"
+        "  fix: check the path\n"
+    )
+
+
+def test_a_symlink_loop_named_on_the_command_line_is_named_as_a_loop(tmp_path):
+    (tmp_path / "a.yaml").symlink_to(tmp_path / "b.yaml")
+    (tmp_path / "b.yaml").symlink_to(tmp_path / "a.yaml")
+    for option in ("--spec", "--values"):
+        result = run("render", option, tmp_path / "a.yaml", "--out", tmp_path / "out")
+        assert result.returncode == 1, option
+        assert "a.yaml: error: cannot read " in result.stderr
+        assert ": a symlink loop\n  fix: point the link at a file" in result.stderr
+        assert not (tmp_path / "out").exists()
 
 
 def test_render_refuses_to_overwrite_a_foreign_directory(tmp_path):

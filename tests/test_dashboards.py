@@ -586,23 +586,27 @@ def refused(spec_data: dict) -> list[str]:
     return [f"{d.where.path}: {d.what}" for d in err.value.diagnostics]
 
 
+def panels_describing(characters: int, text: str = "x") -> list[dict]:
+    """Panels whose descriptions add up to ``characters``, each within the 10,000 allowed."""
+    sizes = [10_000] * (characters // 10_000) + [characters % 10_000] * bool(characters % 10_000)
+    return [panel({"metric": "api_queue_depth"}, description=text * size) for size in sizes]
+
+
 def test_a_dashboard_over_the_kubectl_annotation_limit_is_refused_by_name():
-    big = panel({"metric": "api_queue_depth"}, description="x" * 270_000)
-    [found] = refused(demo_spec(big))
-    assert found.startswith("dashboards[0]: dashboard 'api' needs a ConfigMap of about 27")
+    [found] = refused(demo_spec(*panels_describing(270_000)))
+    assert found.startswith("dashboards[0]: dashboard 'api' needs a ConfigMap of about 323,")
     assert found.endswith(
         "over the 262,144 bytes kubectl apply can keep in its last-applied annotation"
     )
-    huge = panel({"metric": "api_queue_depth"}, description="x" * 1_100_000)
-    [found] = refused(demo_spec(huge))
+    [found] = refused(demo_spec(*panels_describing(1_100_000)))
     assert found.endswith("over Kubernetes' limit of 1,048,576 bytes (1 MiB)")
-    fits = panel({"metric": "api_queue_depth"}, description="x" * 250_000)
-    assert generate(ChartSpec.model_validate(demo_spec(fits))).chart.dashboards
+    fits = panels_describing(200_000)
+    assert generate(ChartSpec.model_validate(demo_spec(*fits))).chart.dashboards
 
 
 def test_the_size_counts_bytes_and_the_error_points_at_the_dashboard_in_its_file(tmp_path):
     # 140,000 characters, 280,000 bytes of UTF-8
-    spec = demo_spec(panel({"metric": "api_queue_depth"}, description="\u00e9" * 140_000))
+    spec = demo_spec(*panels_describing(140_000, "\u00e9"))
     path = tmp_path / "spec.yaml"
     path.write_text(dump_yaml(spec))
     line = path.read_text().splitlines().index("dashboards:") + 2  # its "- name: api"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -242,3 +243,33 @@ def test_the_file_size_limit_is_the_one_helm_enforces(helm, default_chart, tmp_p
 def test_files_helm_ignores_are_not_held_to_its_limit():
     big = "a" * (HELM_FILE_LIMIT + 1)
     assert check_file_size("rule-tests/alerts.test.yaml", big, ("rule-tests/",)) is None
+
+
+def test_large_whole_numbers_from_values_reach_kubernetes_as_integers(
+    helm, default_chart, tmp_path
+):
+    # helm reads every number in a values file as a float, which prints as 1e+06 from 10**6 up
+    big = 2**31 - 1
+    override = tmp_path / "big.yaml"
+    override.write_text(
+        dump_yaml(
+            {
+                "services": {"treaty": {"replicas": big}},
+                "podDisruptionBudget": {"maxUnavailable": 1_000_000},
+                "topologySpread": {"maxSkew": big},
+                "podSecurityContext": {"runAsUser": big, "runAsGroup": 1_000_680_000},
+            }
+        )
+    )
+    result = helm("template", "vaultmesh", default_chart, "-f", override)
+    assert result.returncode == 0, result.stderr
+    assert not re.search(r"[0-9]e\+[0-9]", result.stdout)
+    docs = load_all(result.stdout)
+    treaty = workloads(docs)["vaultmesh-treaty"]["spec"]
+    assert treaty["replicas"] == big
+    assert treaty["template"]["spec"]["securityContext"]["runAsUser"] == big
+    assert treaty["template"]["spec"]["topologySpreadConstraints"][0]["maxSkew"] == big
+    budgets = [d for d in docs if d["kind"] == "PodDisruptionBudget"]
+    assert {d["spec"]["maxUnavailable"] for d in budgets} == {1_000_000}
+    for doc in docs:
+        kubernetes_validate.validate(doc, KUBERNETES_VERSIONS[0], strict=True)

@@ -176,5 +176,15 @@ def test_an_egress_cidr_is_a_real_address_block(cidr):
 
 @pytest.mark.parametrize("cidr", ["0.0.0.0/0", "10.0.0.1/8", "2001:db8::/32", "203.0.113.7/32"])
 def test_an_egress_cidr_may_name_any_block_host_bits_and_all(cidr):
-    rule = {"cidr": cidr, "except": ["10.1.0.0/16"], "ports": [{"port": 1}]}
+    rule = {"cidr": cidr, "ports": [{"port": 1}]}
     assert Service.model_validate(minimal_service(egress=[rule])).egress[0].cidr == cidr
+
+
+@pytest.mark.parametrize(
+    ("cidr", "block"),
+    [("10.0.0.0/8", "192.168.0.0/16"), ("10.0.0.0/8", "10.0.0.0/8"), ("10.0.0.0/8", "::/64")],
+)
+def test_an_except_block_must_lie_strictly_inside_its_cidr_as_kubernetes_requires(cidr, block):
+    rule = {"cidr": cidr, "except": ["10.1.0.0/16", block], "ports": [{"port": 1}]}
+    [error] = errors_of(Service, minimal_service(egress=[rule]))
+    assert error == f"egress.0: the except block {block} is not strictly inside {cidr}"

@@ -498,7 +498,7 @@ def test_bad_values_a_bad_spec_or_no_url_are_usage_errors_with_exit_2(tmp_path):
     assert "Traceback" not in result.stderr
     missing = verify(f"http://{LOOPBACK}:9", "--values", tmp_path / "nope.yaml")
     assert missing.returncode == 2
-    assert "does not exist" in missing.stderr
+    assert "nope.yaml: error: cannot read values file: No such file" in missing.stderr
     bad_spec = verify(
         f"http://{LOOPBACK}:9", "--spec", ROOT / "tests" / "bad_specs" / "bad-name.yaml"
     )

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -244,3 +251,56 @@ def test_a_symlinked_out_is_written_where_it_points_and_leaves_nothing_beside(tm
     assert link.is_symlink()
     assert read_tree(target)["templates/a.yaml"] == (H + "a: 2\n").encode()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]
+
+
+def as_unprivileged(command: list[str]) -> list[str]:
+    """``command`` as a user write permissions hold for: root's own runs as nobody, able to read.
+
+    Root writes into read-only directories, so under root the command runs as nobody, keeping
+    only CAP_DAC_READ_SEARCH to read the checkout and the virtualenv wherever they are.
+    """
+    if os.geteuid() != 0:
+        return command
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv (util-linux) is needed to drop root for this test"
+    caps = "+dac_read_search"
+    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+            f"--inh-caps={caps}", f"--ambient-caps={caps}", *command]  # fmt: skip
+
+
+@pytest.fixture
+def work():
+    """A directory the unprivileged user owns, on a path it can walk (pytest's is root's only)."""
+    path = Path(tempfile.mkdtemp(prefix="chartgen-ro-"))
+    path.chmod(0o755)
+    if os.geteuid() == 0:
+        os.chown(path, 65534, 65534)
+    yield path
+    for directory in [path, *path.rglob("*")]:
+        if directory.is_dir() and not directory.is_symlink():
+            directory.chmod(0o755)
+    shutil.rmtree(path)
+
+
+def test_a_read_only_chart_is_replaced_and_leaves_nothing_beside(work):
+    render = [sys.executable, "-m", "chartgen", "render", "--out", str(work / "chart")]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    first = subprocess.run(as_unprivileged(render), capture_output=True, text=True, env=env)
+    assert first.returncode == 0, first.stderr
+    (work / "chart" / "templates" / "old.yaml").write_text(H)  # a stale file of an old chart
+    for directory in [work / "chart", *(work / "chart").rglob("*")]:
+        if directory.is_dir():
+            directory.chmod(0o555)
+    again = subprocess.run(as_unprivileged(render), capture_output=True, text=True, env=env)
+    assert again.returncode == 0, again.stderr
+    assert "old.yaml" not in read_tree(work / "chart")
+    assert [p.name for p in work.iterdir() if p.name != ".chartgen.lock"] == ["chart"]
+
+    (work / "chart" / "templates" / "old.yaml").write_text(H)
+    work.chmod(0o555)  # now --out's directory is read-only: the chart stays as it was
+    before = read_tree(work / "chart")
+    refused = subprocess.run(as_unprivileged(render), capture_output=True, text=True, env=env)
+    work.chmod(0o755)
+    assert refused.returncode == 1
+    assert "Permission denied" in refused.stderr and "Traceback" not in refused.stderr
+    assert read_tree(work / "chart") == before

@@ -19,6 +19,7 @@ from chartgen.errors import ChartgenError, Diagnostic, Location, format_loc
 from chartgen.load.diagnostics import validation_diagnostics
 from chartgen.load.sources import read_text
 from chartgen.load.yaml import SourceFile, parse_yaml
+from chartgen.spec.types import pattern_fix
 from chartgen.values.models import Values
 
 #: How to fix a credential written in a values file.
@@ -86,9 +87,12 @@ def _schema_errors(chart: ChartView, data: Any, refused: list[Any]) -> list[Erro
     for error in jsonschema.Draft202012Validator(chart.values.schema).iter_errors(data):
         loc = tuple(error.absolute_path)
         if not any(loc[: len(r)] == r[: len(loc)] for r in refused):  # one inside the other
-            fix = "a null removes the key: set a value" if error.validator == "required" else ""
+            fixes = {
+                "required": "a null removes the key: set a value",
+                "pattern": pattern_fix(str(error.validator_value)),
+            }
             msg = f"{error.message} (values.schema.json, which helm checks)"
-            ctx = {"fix": fix or "change the value to one the schema admits"}
+            ctx = {"fix": fixes.get(error.validator, "change the value to one the schema admits")}
             found.append({"type": "schema", "loc": loc, "msg": msg, "input": None, "ctx": ctx})
     return found
 

@@ -15,6 +15,7 @@ from pydantic_core import ErrorDetails
 from chartgen.errors import Diagnostic, Location, format_loc
 from chartgen.load.hygiene import Loc
 from chartgen.load.yaml import SourceFile
+from chartgen.spec.types import pattern_fix
 
 
 def validation_diagnostics(
@@ -74,6 +75,8 @@ def _message(error: ErrorDetails) -> str:
         return "required field is missing"
     if error["type"] in {"string_type", "int_type", "bool_type"} and "input" in error:
         return f"{msg}, got {type(error['input']).__name__} {error['input']!r}"
+    if error["type"] == "string_pattern_mismatch":
+        return f"{error['input']!r} does not match {error['ctx']['pattern']}"
     return msg
 
 
@@ -86,9 +89,13 @@ def _fix(error: ErrorDetails, model: type[BaseModel], loc: Loc) -> str:
         "int_type": "write a whole number, without quotes",
         "float_type": "write a number, without quotes (e.g. 0.5)",
         "bool_type": "write true or false, without quotes",
+        "string_too_long": f"shorten it to at most {error.get('ctx', {}).get('max_length', 0):,} "
+        "characters",
     }
     if "fix" in error.get("ctx", {}):
         return str(error["ctx"]["fix"])
+    if error["type"] == "string_pattern_mismatch":
+        return pattern_fix(error["ctx"]["pattern"])
     if error["type"] == "extra_forbidden" and parent is not None:
         allowed = [info.alias or field for field, info in parent.model_fields.items()]
         return unknown_field_fix(name, allowed)

@@ -14,7 +14,7 @@ from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
 
-from chartgen.errors import ChartgenError, Location
+from chartgen.errors import ChartgenError, Location, format_loc
 from chartgen.load.hygiene import Loc, document_problems
 
 
@@ -67,6 +67,7 @@ class _Composer(Composer):
         loader.max_depth = 0  # checked here instead (libyaml's loader lacks the setting)
         self.nodes, self.aliased, self.reach = 0, 0, 0
         self.extent: dict[int, tuple[int, int]] = {}
+        self.keys: list[Any] = []  # the key (node) or index of each level being composed
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         """Compose a node as ruamel does, counting it as expanded; refuse past the bounds."""
@@ -75,14 +76,18 @@ class _Composer(Composer):
             node = super().compose_node(parent, index)
             size, levels = self.extent.get(id(node), (MAX_ALIASED + 1, 0))
             self.nodes, self.aliased = nodes + size, self.aliased + size
+            self.keys.append(index)
             self._bound(event, max(reach, self.depth + levels))
+            self.keys.pop()
             return node
         if event.anchor in self.anchors:  # libyaml's own composer refuses it too
             raise MarkedYAMLError(
                 problem=f"a second anchor &{event.anchor}", problem_mark=event.start_mark
             )
+        self.keys.append(index)
         self._bound(event, self.depth + 1)  # before the recursion into it
         node = super().compose_node(parent, index)
+        self.keys.pop()
         self.nodes += 1
         if event.anchor is not None:
             self.extent[id(node)] = (self.nodes - nodes, self.reach - self.depth)
@@ -92,17 +97,31 @@ class _Composer(Composer):
     def _bound(self, event: Any, reach: int) -> None:
         self.reach = reach
         if reach > MAX_DEPTH:
-            raise MarkedYAMLError(
-                problem=f"the document nests deeper than {MAX_DEPTH} levels (aliases followed)",
-                problem_mark=event.start_mark,
-                note=f"flatten it: real files need about 10 levels, chartgen reads {MAX_DEPTH}",
+            self._refuse(
+                event,
+                f"the document nests deeper than {MAX_DEPTH} levels (aliases followed)",
+                f"flatten it: real files need about 10 levels, chartgen reads {MAX_DEPTH}",
             )
         if self.aliased > MAX_ALIASED:
-            raise MarkedYAMLError(
-                problem=f"alias *{event.anchor} makes aliases add over {MAX_ALIASED:,} nodes",
-                problem_mark=event.start_mark,
-                note="write the repeated parts out, or alias fewer or smaller nodes",
+            self._refuse(
+                event,
+                f"alias *{event.anchor} makes aliases add over {MAX_ALIASED:,} nodes",
+                "write the repeated parts out, or alias fewer or smaller nodes",
             )
+
+    def _refuse(self, event: Any, what: str, fix: str) -> None:
+        """Stop at ``event``, with the path of keys and indexes that leads to it."""
+        keys = [k if isinstance(k, int) else k.value for k in self.keys if k is not None]
+        loc = tuple(k if isinstance(k, int | str) else "?" for k in keys)
+        raise _OutOfBounds(what, fix, _mark_line(event.start_mark), loc)
+
+
+class _OutOfBounds(YAMLError):
+    """A document past MAX_DEPTH or MAX_ALIASED: what, how to fix it, its line and path."""
+
+    def __init__(self, what: str, fix: str, line: int, loc: Loc) -> None:
+        super().__init__(what)
+        self.what, self.fix, self.line, self.loc = what, fix, line, loc
 
 
 class _Resolver(VersionedResolver):
@@ -148,10 +167,16 @@ def parse_yaml(
             fix='remove it; in a double-quoted string write it as an escape ("\\x01")',
             where=Location(name, text.count("\n", 0, text.find(chr(err.character))) + 1),
         ) from None
-    except MarkedYAMLError as err:  # ruamel's, or a bound's with its note saying how to fix it
+    except _OutOfBounds as err:
         raise ChartgenError.single(
-            err.problem if err.note else f"invalid YAML: {err.problem}",
-            fix=err.note or "fix the YAML syntax at this line",
+            err.what,
+            fix=err.fix,
+            where=Location(name, err.line, format_loc(err.loc[:4]) + "..." * (len(err.loc) > 4)),
+        ) from None
+    except MarkedYAMLError as err:
+        raise ChartgenError.single(
+            f"invalid YAML: {err.problem}",
+            fix="fix the YAML syntax at this line",
             where=Location(name, _mark_line(err.problem_mark)),
         ) from None
     except YAMLError as err:

@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from chartgen.spec.dashboard import Dashboard
 from chartgen.spec.service import Service
-from chartgen.spec.types import STRICT_CONFIG, ChartName, Registry, SemVer
+from chartgen.spec.types import STRICT_CONFIG, ChartName, Line, Registry, SemVer
 
 
 class ChartMeta(BaseModel):
@@ -16,11 +16,11 @@ class ChartMeta(BaseModel):
 
     name: ChartName
     version: SemVer = Field(description="The chart's own version; bump it on every change.")
-    appVersion: str = Field(min_length=1, description="Version of the software deployed.")
-    description: str = Field(min_length=1)
+    appVersion: Line = Field(min_length=1, description="Version of the software deployed.")
+    description: Line = Field(min_length=1)
     imageRegistry: Registry = Field(description="Default registry; a value, overridable.")
-    home: str | None = None
-    keywords: list[str] = []
+    home: Line | None = None
+    keywords: list[Line] = []
 
 
 class SpecFile(BaseModel):

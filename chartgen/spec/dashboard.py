@@ -7,14 +7,16 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from chartgen.spec.monitoring import AlertName, LabelName, ParamName
-from chartgen.spec.types import DNS1123_LABEL, STRICT_CONFIG, spec_error
+from chartgen.spec.types import DNS1123_LABEL, STRICT_CONFIG, Line, Prose, pattern, spec_error
 
 # A metric family or a recording rule, by name.
-SERIES_NAME = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
+SERIES_NAME = pattern(
+    r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", "name a metric family or recording rule (e.g. psi:density:avg)"
+)
 # Grafana's named colors and CSS hex colors.
-COLOR = r"^(#[0-9a-fA-F]{6}|[a-z-]+)$"
+COLOR = pattern(r"^(#[0-9a-fA-F]{6}|[a-z-]+)$", "name a Grafana color (e.g. red) or write #rrggbb")
 # Grafana's relative time, e.g. now-6h.
-RELATIVE_TIME = r"^now(-[0-9]+[smhdwMy])?$"
+RELATIVE_TIME = pattern(r"^now(-[0-9]+[smhdwMy])?$", "write now or now-N and a unit (e.g. now-6h)")
 
 DashboardName = Annotated[
     str,
@@ -74,7 +76,7 @@ class Target(BaseModel):
     quantiles: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
         [], description="Histogram quantiles to show; default 0.5, 0.95, 0.99."
     )
-    legend: str | None = Field(
+    legend: Line | None = Field(
         None,
         description="Grafana legend, e.g. '{{pod}}'; in a histogram target $q stands for the "
         "quantile (p95).",
@@ -100,17 +102,17 @@ class Panel(BaseModel):
 
     model_config = STRICT_CONFIG
 
-    title: str = Field(min_length=1)
+    title: Line = Field(min_length=1)
     type: Literal["timeseries", "stat", "gauge", "heatmap", "table"] = "timeseries"
-    description: str = ""
+    description: Prose = ""
     targets: list[Target] = Field(min_length=1)
-    unit: str | None = Field(
+    unit: Line | None = Field(
         None, min_length=1, description="Grafana unit id, e.g. s, ms, percentunit, reqps."
     )
     min: float | int | None = None
     max: float | int | None = None
     decimals: int | None = Field(None, ge=0, le=10)
-    noValue: str | None = Field(None, description="Text shown when the query has no data.")
+    noValue: Line | None = Field(None, description="Text shown when the query has no data.")
     thresholds: list[Threshold] = []
     width: int = Field(12, ge=1, le=24, description="Grid columns of 24.")
     height: int = Field(8, ge=2, le=40, description="Grid rows (30 px each).")
@@ -121,7 +123,7 @@ class Row(BaseModel):
 
     model_config = STRICT_CONFIG
 
-    title: str = Field(min_length=1)
+    title: Line = Field(min_length=1)
     panels: list[Panel] = Field(min_length=1)
 
 
@@ -131,12 +133,14 @@ class Dashboard(BaseModel):
     model_config = STRICT_CONFIG
 
     name: DashboardName
-    title: str = Field(min_length=1)
-    description: str = ""
-    tags: list[str] = []
+    title: Line = Field(min_length=1)
+    description: Prose = ""
+    tags: list[Line] = []
     variables: list[LabelName] = Field(
         [], description="Label variables (e.g. namespace, pod), each filtering every query."
     )
-    refresh: str = Field("1m", pattern=r"^[0-9]+[smhd]$")
+    refresh: str = Field(
+        "1m", pattern=pattern(r"^[0-9]+[smhd]$", "write a number and s, m, h or d (e.g. 30s)")
+    )
     time: str = Field("now-6h", pattern=RELATIVE_TIME, description="Start of the time range.")
     rows: list[Row] = Field(min_length=1)

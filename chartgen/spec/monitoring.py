@@ -16,18 +16,27 @@ from pydantic import (
     model_validator,
 )
 
-from chartgen.spec.types import STRICT_CONFIG, spec_error
+from chartgen.spec.types import STRICT_CONFIG, Line, Prose, pattern, spec_error
 
-METRIC_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
+METRIC_NAME = pattern(
+    r"^[a-zA-Z_][a-zA-Z0-9_]*$",
+    "use letters, digits and '_', not starting with a digit (e.g. treaty_requests_total)",
+)
 LABEL_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
 # level:metric[:operations], as the Prometheus naming best practices write recording rules
-RECORD_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z_][a-zA-Z0-9_]*(:[a-zA-Z0-9_]+)?$"
-ALERT_NAME = r"^[A-Z][A-Za-z0-9]*$"
-PARAM_NAME = r"^[a-z][a-zA-Z0-9]*$"
+RECORD_NAME = pattern(
+    r"^[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z_][a-zA-Z0-9_]*(:[a-zA-Z0-9_]+)?$",
+    "write level:metric:operations in letters, digits and '_' (e.g. treaty:requests:rate5m)",
+)
+ALERT_NAME = pattern(r"^[A-Z][A-Za-z0-9]*$", "write UpperCamelCase (e.g. TreatyDropRateHigh)")
+PARAM_NAME = pattern(r"^[a-z][a-zA-Z0-9]*$", "write lowerCamelCase (e.g. threshold)")
 
 
 # Prometheus' own duration syntax (model.ParseDuration): whole numbers, each unit once, in order.
 DURATION = re.compile(r"^([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$")
+
+
+DURATION_FIX = "use whole units: 30s, 5m, 1h30m, 1d (no decimals, no 'min')"
 
 
 def prometheus_duration(text: str) -> str:
@@ -39,10 +48,7 @@ def prometheus_duration(text: str) -> str:
             raise ValueError("units are y, w, d, h, m, s, ms, largest first")
         promql_parser.parse_duration(text)
     except ValueError as err:
-        raise spec_error(
-            f"{text!r} is not a Prometheus duration ({err})",
-            "use whole units: 30s, 5m, 1h30m, 1d (no decimals, no 'min')",
-        ) from None
+        raise spec_error(f"{text!r} is not a Prometheus duration ({err})", DURATION_FIX) from None
     return text
 
 
@@ -51,7 +57,11 @@ Duration = Annotated[
     str,
     AfterValidator(prometheus_duration),
     WithJsonSchema(
-        {"type": "string", "pattern": f"^(0|{DURATION.pattern[1:-1]})$", "minLength": 1}
+        {
+            "type": "string",
+            "pattern": pattern(f"^(0|{DURATION.pattern[1:-1]})$", DURATION_FIX),
+            "minLength": 1,
+        }
     ),
     Field(description="e.g. 30s, 5m, 1h30m."),
 ]
@@ -101,8 +111,8 @@ class MetricFamily(BaseModel):
 
     name: MetricName
     type: Literal["counter", "gauge", "histogram", "summary"]
-    help: str = Field(min_length=1)
-    unit: str = Field("", description="e.g. seconds, milliseconds, ratio (0..1), anchors.")
+    help: Prose = Field(min_length=1)
+    unit: Line = Field("", description="e.g. seconds, milliseconds, ratio (0..1), anchors.")
     labels: list[LabelName] = Field([], description="Labels beyond job, pod and namespace.")
 
     def series_names(self) -> tuple[str, ...]:
@@ -141,11 +151,15 @@ def _series(text: str) -> str:
         tree: object = promql_parser.parse(text)
     except ValueError as err:
         tree = err
-    if not isinstance(tree, promql_parser.VectorSelector) or any(
-        str(m.op) != "MatchOp.Equal" for m in tree.matchers.matchers
+    if (
+        not isinstance(tree, promql_parser.VectorSelector)
+        or any(str(m.op) != "MatchOp.Equal" for m in tree.matchers.matchers)
+        or tree.offset is not None
+        or tree.at is not None
     ):
         why = f" ({tree})" if isinstance(tree, ValueError) else ""
-        fix = 'write name{label="value", ...}: a metric name and labels, no operators or ranges'
+        fix = 'write name{label="value", ...}: a metric name and labels, without operators, '
+        fix += "ranges, offset or @"
         raise spec_error(f"promtool cannot load the series {text!r}{why}", fix)
     return text
 
@@ -207,9 +221,12 @@ class Alert(BaseModel):
     )
     for_: Duration = Field("0s", alias="for")
     severity: Literal["info", "warning", "critical"]
-    summary: str = Field(min_length=1)
-    description: str = Field(min_length=1)
-    runbook: str = Field(pattern=r"^https?://\S+$", description="URL of the runbook.")
+    summary: Line = Field(min_length=1)
+    description: Prose = Field(min_length=1)
+    runbook: str = Field(
+        pattern=pattern(r"^https?://\S+$", "write an http:// or https:// URL without spaces"),
+        description="URL of the runbook.",
+    )
     labels: dict[Annotated[LabelName, AfterValidator(_alert_label)], str] = {}
     examples: list[AlertExample] = Field(
         min_length=2, description="At least one example that fires and one that does not."

@@ -20,12 +20,15 @@ from chartgen.spec.types import (
     PortName,
     PortNumber,
     PortRef,
+    Prose,
     Replicas,
     ResourcesValues,
     SecretKey,
     SecretName,
     ServiceName,
     exactly_one,
+    narrower_blocks,
+    not_latest,
     spec_error,
 )
 
@@ -47,11 +50,7 @@ class Image(BaseModel):
     def _pinned(self) -> Image:
         if self.tag is None and self.digest is None:
             raise spec_error("an image needs a tag or a digest", "add tag: v1.2.3 (or a digest)")
-        if self.tag == "latest":
-            raise spec_error(
-                "the tag 'latest' is not reproducible",
-                "pin a version tag (e.g. v1.0.2) or a digest (sha256:...)",
-            )
+        not_latest(self.tag)
         return self
 
 
@@ -120,7 +119,7 @@ class EgressRule(BaseModel):
 
     model_config = ConfigDict(**STRICT_CONFIG, populate_by_name=True)
 
-    description: str = ""
+    description: Prose = ""
     service: ServiceName | None = Field(None, description="Another service of this spec.")
     cidr: Cidr | None = Field(None, description="An address block outside the cluster.")
     except_: list[Cidr] = Field([], alias="except", description="Blocks inside cidr to refuse.")
@@ -136,6 +135,7 @@ class EgressRule(BaseModel):
         )
         if self.except_ and self.cidr is None:
             raise spec_error("'except' narrows a cidr", "remove 'except', or use cidr:")
+        narrower_blocks(self.cidr, self.except_)
         return self
 
 
@@ -155,7 +155,7 @@ class Service(BaseModel):
     model_config = STRICT_CONFIG
 
     name: ServiceName
-    description: str = ""
+    description: Prose = ""
     image: Image
     stateful: bool = Field(
         False,

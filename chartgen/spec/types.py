@@ -21,27 +21,77 @@ from pydantic_core import PydanticCustomError
 #: Every spec and values model rejects unknown fields and is immutable once validated.
 STRICT_CONFIG = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-DNS1035_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
-DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+#: Each pattern the models use, in words: the fix line of a value that does not match it.
+PATTERN_FIXES: dict[str, str] = {}
+
+
+def pattern(regex: str, fix: str) -> str:
+    """Register how to write a value matching ``regex``; returns ``regex``."""
+    PATTERN_FIXES[regex] = fix
+    return regex
+
+
+def pattern_fix(regex: str) -> str:
+    """How to write a value matching ``regex``, in words."""
+    return PATTERN_FIXES.get(regex, f"write a value matching {regex}")
+
+
+def optional(regex: str) -> str:
+    """``regex`` or the empty string, with the same fix."""
+    return pattern(f"^({regex[1:-1]})?$", f"{PATTERN_FIXES[regex]}, or leave it empty")
+
+
+_ALNUM = "lowercase letters, digits and '-', starting and ending with a letter or digit"
+DNS1123_LABEL = pattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", f"use {_ALNUM} (e.g. psi-field)")
+DNS1035_LABEL = pattern(
+    r"^[a-z]([-a-z0-9]*[a-z0-9])?$",
+    "use lowercase letters, digits and '-', starting with a letter and ending with a letter or "
+    "digit (e.g. treaty)",
+)
+DNS1123_SUBDOMAIN = pattern(
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+    f"use {_ALNUM}, in parts joined by '.' (e.g. db-credentials)",
+)
 # semver.org's own regular expression
-SEMVER = (
+SEMVER = pattern(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$",
+    "write a semantic version: MAJOR.MINOR.PATCH, e.g. 1.4.0 or 2.0.0-rc.1",
 )
 # IANA service name: what Kubernetes accepts as a named port (it must also hold a letter)
-PORT_NAME = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
-IMAGE_TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
-IMAGE_DIGEST = r"^sha256:[a-f0-9]{64}$"
-IMAGE_REPOSITORY = r"^[a-z0-9]+([._-]{1,2}[a-z0-9]+)*(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*$"
-REGISTRY = r"^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]+)?(/[a-z0-9._-]+)*$"
+PORT_NAME = pattern(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", f"use {_ALNUM} (e.g. http, grpc-api)")
+IMAGE_TAG = pattern(
+    r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+    "use letters, digits, '_', '.' and '-', not starting with '.' or '-' (e.g. v1.4.2)",
+)
+IMAGE_DIGEST = pattern(r"^sha256:[a-f0-9]{64}$", "write sha256: and 64 lowercase hex digits")
+IMAGE_REPOSITORY = pattern(
+    r"^[a-z0-9]+([._-]{1,2}[a-z0-9]+)*(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*$",
+    "use lowercase path parts joined by '/' (e.g. vaultmesh/scheduler)",
+)
+REGISTRY = pattern(
+    r"^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]+)?(/[a-z0-9._-]+)*$",
+    "write a host, an optional :port and path, without a scheme (e.g. registry.example.com:5000)",
+)
 # Kubernetes resource.Quantity, e.g. 100m, 0.5, 128Mi, 1G, 1e3
-QUANTITY = r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$"
-ABSOLUTE_PATH = r"^(/[A-Za-z0-9._@+-]+)+$"
-CIDR = r"^([0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}|[0-9a-fA-F:]+/[0-9]{1,3})$"
-ENV_NAME = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$"
-SECRET_KEY = r"^[-._a-zA-Z0-9]+$"
+QUANTITY = pattern(
+    r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$",
+    "write a Kubernetes quantity: 250m or 0.5 CPUs, 128Mi or 1Gi of memory",
+)
+ABSOLUTE_PATH = pattern(
+    r"^(/[A-Za-z0-9._@+-]+)+$", "write an absolute path without a trailing '/' (e.g. /var/lib/app)"
+)
+CIDR = pattern(
+    r"^([0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}|[0-9a-fA-F:]+/[0-9]{1,3})$",
+    "write an address block with its prefix length (e.g. 203.0.113.0/24 or 2001:db8::/32)",
+)
+ENV_NAME = pattern(
+    r"^[-._a-zA-Z][-._a-zA-Z0-9]*$",
+    "use letters, digits, '_', '-' and '.', not starting with a digit (e.g. LOG_LEVEL)",
+)
+SECRET_KEY = pattern(r"^[-._a-zA-Z0-9]+$", "use letters, digits, '_', '-' and '.' (e.g. password)")
+HTTP_PATH = pattern(r"^/\S*$", "write a path starting with '/' and without spaces (e.g. /healthz)")
 
 ServiceName = Annotated[
     str,
@@ -56,9 +106,25 @@ ChartName = Annotated[
 SemVer = Annotated[str, StringConstraints(pattern=SEMVER), Field(description="Semantic version.")]
 
 
+#: Free text: a line (titles, summaries) or prose (descriptions), bounded so that every
+#: file it lands in stays far below the sizes helm and Kubernetes refuse.
+Line = Annotated[str, StringConstraints(max_length=1_000)]
+Prose = Annotated[str, StringConstraints(max_length=10_000)]
+
+
 def spec_error(what: str, fix: str) -> PydanticCustomError:
     """A validation error that carries how to fix it (shown as the diagnostic's fix line)."""
     return PydanticCustomError("spec", what, {"fix": fix})
+
+
+def not_latest(tag: str | None) -> str | None:
+    """The tag, unless it is 'latest', which names a different image from one pull to the next."""
+    if tag == "latest":
+        raise spec_error(
+            "the tag 'latest' is not reproducible",
+            "pin a version tag (e.g. v1.0.2) or a digest (sha256:...)",
+        )
+    return tag
 
 
 def exactly_one(model: BaseModel, what: str, fields: tuple[str, str], fix: str) -> None:
@@ -138,13 +204,29 @@ def _network(cidr: str) -> str:
     return cidr
 
 
+def narrower_blocks(cidr: str | None, excepts: list[str] | None) -> None:
+    """Refuse an 'except' block that is not strictly inside ``cidr`` (Kubernetes refuses it)."""
+    if cidr is None:
+        return
+    block = ipaddress.ip_network(cidr, strict=False)
+    for text in excepts or ():
+        inner = ipaddress.ip_network(text, strict=False)
+        if inner.version != block.version or not (
+            inner.subnet_of(block) and inner.prefixlen > block.prefixlen  # type: ignore[arg-type]
+        ):
+            raise spec_error(
+                f"the except block {text} is not strictly inside {cidr}",
+                "list only blocks inside cidr, each narrower than it, or remove it",
+            )
+
+
 Cidr = Annotated[
     str,
     StringConstraints(pattern=CIDR),
     AfterValidator(_network),
     Field(description="An IPv4 or IPv6 address block, e.g. 203.0.113.0/24."),
 ]
-HttpPath = Annotated[str, StringConstraints(pattern=r"^/\S*$")]
+HttpPath = Annotated[str, StringConstraints(pattern=HTTP_PATH)]
 INT32_MAX = 2**31 - 1
 
 

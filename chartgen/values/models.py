@@ -8,6 +8,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    field_validator,
 )
 
 from chartgen.spec.monitoring import Duration
@@ -16,11 +17,15 @@ from chartgen.spec.types import (
     ENV_NAME,
     IMAGE_DIGEST,
     IMAGE_TAG,
+    PATTERN_FIXES,
     ImageRepository,
     PositiveInt,
     Replicas,
     ResourcesValues,
     Seconds,
+    not_latest,
+    optional,
+    pattern,
 )
 from chartgen.values.policy import (
     ContainerSecurityContextValues,
@@ -59,18 +64,20 @@ class ImageValues(ValuesModel):
     repository: ImageRepository = Field(description="Image path inside the registry.")
     tag: str = Field(
         "",
-        pattern=f"^({IMAGE_TAG[1:-1]})?$",
+        pattern=optional(IMAGE_TAG),
         json_schema_extra={"not": {"const": "latest"}},
         description="Image tag, never 'latest'; ignored when a digest is set.",
     )
     digest: str = Field(
         "",
-        pattern=f"^({IMAGE_DIGEST[1:-1]})?$",
+        pattern=optional(IMAGE_DIGEST),
         description="Image digest (sha256:...); pins the image exactly.",
     )
     pullPolicy: Literal["Always", "IfNotPresent", "Never"] = Field(
         "IfNotPresent", description="When the kubelet pulls the image."
     )
+
+    _pinned = field_validator("tag")(not_latest)
 
 
 class ProbeValues(ValuesModel):
@@ -209,7 +216,9 @@ class GrafanaDashboardsValues(ValuesModel):
     labelValue: str = Field("1", description="Value of that label (sidecar.dashboards.labelValue).")
     folderAnnotation: str = Field(
         "grafana_folder",
-        pattern=f"({LABEL_KEY_PATTERN})|^$",
+        pattern=pattern(
+            f"({LABEL_KEY_PATTERN})|^$", PATTERN_FIXES[LABEL_KEY_PATTERN] + ", or empty"
+        ),
         description="Annotation naming the folder (sidecar.dashboards.folderAnnotation); "
         "empty leaves it out.",
     )

@@ -6,9 +6,10 @@ from typing import Any, Literal
 
 from pydantic import (
     Field,
+    model_validator,
 )
 
-from chartgen.spec.types import PositiveInt
+from chartgen.spec.types import Cidr, PositiveInt, narrower_blocks
 from chartgen.values.types import ValuesModel
 
 
@@ -73,8 +74,13 @@ class LabelSelector(ValuesModel):
 class IPBlock(ValuesModel):
     """An address block of a NetworkPolicy peer."""
 
-    cidr: str = Field(min_length=1)
-    except_: list[str] | None = Field(None, alias="except")
+    cidr: Cidr
+    except_: list[Cidr] | None = Field(None, alias="except")
+
+    @model_validator(mode="after")
+    def _narrower(self) -> IPBlock:
+        narrower_blocks(self.cidr, self.except_)
+        return self
 
 
 class NetworkPolicyPeer(ValuesModel):

@@ -14,7 +14,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from chartgen.spec.types import DNS1123_SUBDOMAIN, spec_error
+from chartgen.spec.types import DNS1123_SUBDOMAIN, pattern, spec_error
 
 VALUES_CONFIG = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -23,7 +23,7 @@ SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 # A decimal number as text, as Go's regexp (and so helm's schema check) can read it.
-DECIMAL_TEXT = r"^-?[0-9]+(\.[0-9]+)?$"
+DECIMAL_TEXT = pattern(r"^-?[0-9]+(\.[0-9]+)?$", "write a number, e.g. 0.5")
 
 
 _DECIMAL_TEXT = re.compile(DECIMAL_TEXT)
@@ -50,10 +50,17 @@ ParamValue = Annotated[
 LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
 
 
-LABEL_KEY_PATTERN = rf"^({DNS1123_SUBDOMAIN[1:-1]}/)?{LABEL_NAME}$"
+LABEL_KEY_PATTERN = pattern(
+    rf"^({DNS1123_SUBDOMAIN[1:-1]}/)?{LABEL_NAME}$",
+    "write an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_' or '.' "
+    "(e.g. team or example.com/team)",
+)
 
 
-LABEL_VALUE_PATTERN = rf"^({LABEL_NAME})?$"
+LABEL_VALUE_PATTERN = pattern(
+    rf"^({LABEL_NAME})?$",
+    "use at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+)
 
 
 _LABEL_KEY = re.compile(LABEL_KEY_PATTERN)
