@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import shutil
@@ -42,8 +43,15 @@ def compare(files: Files, out: Path) -> list[Difference]:
 
     A render into the same directory waits until the comparison is done, and the other way.
     """
-    with _locked(out, fcntl.LOCK_SH):
-        return _compare(files, out)
+    try:
+        with _locked(out, fcntl.LOCK_SH):
+            return _compare(files, out)
+    except OSError as err:
+        raise ChartgenError.single(
+            f"cannot read the chart: {err.strerror or err}",
+            fix=_os_fix(err, "fix the permissions of the chart directory"),
+            where=Location(str(out)),
+        ) from None
 
 
 def _compare(files: Files, out: Path) -> list[Difference]:
@@ -84,17 +92,26 @@ def write_chart(
     when another one holds the directory.
     """
     out = Path(os.path.realpath(out))  # a symlinked chart is written where the link points
-    _refuse_destroying(out, inputs)
     try:
+        _refuse_destroying(out, inputs)
         out.parent.mkdir(parents=True, exist_ok=True)
         with _locked(out, fcntl.LOCK_EX, waiting):
             return _write(files, out, replace)
     except OSError as err:
         raise ChartgenError.single(
             f"cannot write the chart: {err.strerror or err}; the chart on disk is unchanged",
-            fix="free space or fix permissions where the chart goes, then render again",
+            fix=_os_fix(
+                err, "free space or fix permissions where the chart goes, then render again"
+            ),
             where=Location(str(out)),
         ) from None
+
+
+def _os_fix(err: OSError, otherwise: str) -> str:
+    """How to fix a failed file operation on the chart."""
+    if err.errno == errno.ENAMETOOLONG:
+        return "choose a shorter --out path: each name in it at most 200 characters"
+    return otherwise
 
 
 def _refuse_destroying(out: Path, inputs: Sequence[Path]) -> None:

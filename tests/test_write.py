@@ -304,3 +304,16 @@ def test_a_read_only_chart_is_replaced_and_leaves_nothing_beside(work):
     assert refused.returncode == 1
     assert "Permission denied" in refused.stderr and "Traceback" not in refused.stderr
     assert read_tree(work / "chart") == before
+
+
+@pytest.mark.parametrize("length", [250, 300])
+def test_an_out_name_too_long_for_the_filesystem_is_a_located_error(tmp_path, length):
+    out = tmp_path / ("x" * length)  # 250 fits, but not the staging directory beside it
+    with pytest.raises(ChartgenError) as caught:
+        write_chart(FILES, out)
+    [diagnostic] = caught.value.diagnostics
+    assert diagnostic.what == (
+        "cannot write the chart: File name too long; the chart on disk is unchanged"
+    )
+    assert diagnostic.fix.startswith("choose a shorter --out path")
+    assert list(tmp_path.iterdir()) == []
