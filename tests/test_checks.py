@@ -233,5 +233,8 @@ def test_every_pattern_of_the_spec_and_the_chart_schema_has_a_fix_in_words(defau
     assert (
         fix
         == PATTERN_FIXES[ENV_NAME]
-        == ("use letters, digits, '_', '-' and '.', not starting with a digit (e.g. LOG_LEVEL)")
+        == (
+            "use letters, digits, '_', '-' and '.', not starting with a digit or '..', and not "
+            "'.' (e.g. LOG_LEVEL)"
+        )
     )

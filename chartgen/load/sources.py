@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import errno
+import os
+import stat
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -32,14 +34,29 @@ def template_dir() -> Path:
 
 
 def spec_paths(paths: Sequence[Path]) -> list[Path]:
-    """Expand directories into their YAML files, sorted by name, keeping the given order."""
+    """Expand directories into their YAML files, sorted by name, keeping the given order.
+
+    Every entry named *.yaml or *.yml is kept, a FIFO or device too: reading refuses it by name.
+    """
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES))
+            found.extend(sorted(p for p in _entries(path) if p.suffix in SPEC_SUFFIXES))
         else:
             found.append(path)
     return found
+
+
+def _entries(directory: Path) -> list[Path]:
+    """The entries of a spec directory; an unreadable directory is an error naming it."""
+    try:
+        return list(directory.iterdir())
+    except OSError as err:
+        raise ChartgenError.single(
+            f"cannot list the spec directory: {err.strerror}",
+            fix="check the directory's permissions, or pass its spec files one by one",
+            where=Location(str(directory)),
+        ) from None
 
 
 def read_spec_texts(paths: Sequence[Path] = ()) -> list[Text]:
@@ -59,7 +76,10 @@ def read_text(path: Path, what: str) -> Text:
     """One document as read; unreadable, over MAX_BYTES or not UTF-8: an error naming ``what``."""
     where = Location(str(path))
     try:
-        with path.open("rb") as file:
+        _refuse_irregular(os.stat(path).st_mode, what, where)  # never opened: a FIFO blocks
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
+            # and again on what was opened, in case the path changed after the stat
+            _refuse_irregular(os.fstat(file.fileno()).st_mode, what, where)
             data = file.read(MAX_BYTES + 1)
         if len(data) > MAX_BYTES:
             raise ChartgenError.single(
@@ -81,3 +101,25 @@ def read_text(path: Path, what: str) -> Text:
             fix="save it as UTF-8",
             where=Location(str(path), data.count(b"\n", 0, err.start) + 1),
         ) from None
+
+
+#: What a file that is not a regular file is, by the test of its mode.
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _refuse_irregular(mode: int, what: str, where: Location) -> None:
+    """Refuse a file that is not a regular file: reading a FIFO or a device may never end."""
+    if stat.S_ISREG(mode):
+        return
+    kind = next((name for is_kind, name in _FILE_KINDS if is_kind(mode)), "a special file")
+    raise ChartgenError.single(
+        f"the {what} is not a regular file ({kind})",
+        fix="save the YAML to a regular file and pass that file",
+        where=where,
+    )

@@ -7,10 +7,10 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.composer import Composer
-from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.constructor import DuplicateKeyError, SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent
-from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
 
@@ -50,6 +50,9 @@ class SourceFile:
 MAX_DEPTH = 64
 #: Aliases may add this many nodes to a document (a merge key its entries): a bomb adds 10**9.
 MAX_ALIASED = 100_000
+#: A longer integer is refused unread: Python reads 4,300 digits at most, Kubernetes holds 19.
+MAX_DIGITS = 100
+_INT_TAG = "tag:yaml.org,2002:int"
 
 
 class _Composer(Composer):
@@ -87,6 +90,8 @@ class _Composer(Composer):
         self.keys.append(index)
         self._bound(event, self.depth + 1)  # before the recursion into it
         node = super().compose_node(parent, index)
+        if isinstance(node, ScalarNode) and str(node.tag) == _INT_TAG:
+            self._bound_digits(node)
         self.keys.pop()
         self.nodes += 1
         if event.anchor is not None:
@@ -109,8 +114,20 @@ class _Composer(Composer):
                 "write the repeated parts out, or alias fewer or smaller nodes",
             )
 
+    def _bound_digits(self, node: ScalarNode) -> None:
+        """Refuse an integer too long to construct (or to mean anything in a chart)."""
+        text = str(node.value).lstrip("+-").replace("_", "")
+        digits = len(text) - 2 * (text[:2] in ("0x", "0o", "0b"))
+        if digits > MAX_DIGITS:
+            self._refuse(
+                node,
+                f"a number of {digits:,} digits (chartgen reads integers of at most {MAX_DIGITS})",
+                "write a number Kubernetes can hold: its integers have at most 19 digits "
+                "(quote it if you mean text)",
+            )
+
     def _refuse(self, event: Any, what: str, fix: str) -> None:
-        """Stop at ``event``, with the path of keys and indexes that leads to it."""
+        """Stop at ``event`` (or node), with the path of keys and indexes that leads to it."""
         keys = [k if isinstance(k, int) else k.value for k in self.keys if k is not None]
         loc = tuple(k if isinstance(k, int | str) else "?" for k in keys)
         raise _OutOfBounds(what, fix, _mark_line(event.start_mark), loc)
@@ -122,6 +139,25 @@ class _OutOfBounds(YAMLError):
     def __init__(self, what: str, fix: str, line: int, loc: Loc) -> None:
         super().__init__(what)
         self.what, self.fix, self.line, self.loc = what, fix, line, loc
+
+
+class _Constructor(SafeConstructor):
+    """ruamel's safe constructor; a scalar its tag cannot read (!!int abc) stops at its node."""
+
+    def construct_non_recursive_object(self, node: Any, tag: str | None = None) -> Any:
+        """Construct as ruamel does; an error of int(), float() or a lookup names the node."""
+        try:
+            return super().construct_non_recursive_object(node, tag)
+        except (ArithmeticError, LookupError, TypeError, ValueError) as err:
+            raise _Unreadable(node, err) from None
+
+
+class _Unreadable(YAMLError):
+    """A node whose tag cannot read its value: the node, and why."""
+
+    def __init__(self, node: Node, error: Exception) -> None:
+        super().__init__(str(error))
+        self.node, self.error = node, error
 
 
 class _Resolver(VersionedResolver):
@@ -147,7 +183,7 @@ def parse_yaml(
     """
     try:
         yaml = YAML(typ="safe")
-        yaml.Composer, yaml.Resolver = _Composer, _Resolver
+        yaml.Composer, yaml.Resolver, yaml.Constructor = _Composer, _Resolver, _Constructor
         loader, parser = yaml.get_constructor_parser(text)  # libyaml's loader composes itself
         node = _Composer(loader).get_single_node() if loader is parser else yaml.compose(text)
         problems = document_problems(node, name, secret_fix)
@@ -166,6 +202,15 @@ def parse_yaml(
             f"invalid YAML: the control character U+{err.character:04X} (YAML allows none)",
             fix='remove it; in a double-quoted string write it as an escape ("\\x01")',
             where=Location(name, text.count("\n", 0, text.find(chr(err.character))) + 1),
+        ) from None
+    except _Unreadable as err:
+        tag = str(err.node.tag).replace("tag:yaml.org,2002:", "!!")
+        raise ChartgenError.single(
+            f"invalid YAML: {tag} cannot read {str(err.node.value)[:80]!r}",
+            fix=f"write a value {tag} reads, or remove the tag (and quote the value if it is text)",
+            where=Location(
+                name, _mark_line(err.node.start_mark), format_loc(_loc_of(node, err.node))
+            ),
         ) from None
     except _OutOfBounds as err:
         raise ChartgenError.single(
@@ -192,6 +237,26 @@ def parse_yaml(
             where=Location(name, 1),
         )
     return SourceFile(name, data or {}, node)
+
+
+def _loc_of(root: Node | None, target: Node) -> Loc:
+    """The path of keys and indexes from ``root`` to ``target``; () if it is not found."""
+    seen: set[int] = set()
+    stack: list[tuple[Any, Loc]] = [(root, ())]
+    while stack:
+        node, loc = stack.pop()
+        if node is target:
+            return loc
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, SequenceNode):
+            stack.extend((item, (*loc, index)) for index, item in enumerate(node.value))
+        elif isinstance(node, MappingNode):
+            for key, value in node.value:
+                name = key.value if isinstance(key, ScalarNode) else "?"
+                stack.extend(((key, loc), (value, (*loc, name))))
+    return ()
 
 
 def _mark_line(mark: Any) -> int:

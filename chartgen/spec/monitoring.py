@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import promql_parser
 from pydantic import (
@@ -84,6 +85,44 @@ def _label_name(name: str) -> str:
 LabelName = Annotated[str, AfterValidator(_label_name)]
 
 
+def _label_value(value: str) -> str:
+    if not value:
+        raise spec_error(
+            "an empty label value: Prometheus drops the label, so no alert or series carries it",
+            "give the label a value, or remove it",
+        )
+    return value
+
+
+#: A label value a rule sets or an example expects: never empty, which Prometheus drops.
+LabelValue = Annotated[str, AfterValidator(_label_value)]
+
+#: The largest float64: Prometheus holds no larger number, and YAML reads one beyond as inf.
+FLOAT64_MAX = 1.7976931348623157e308
+_Number = TypeVar("_Number", float, int, str)
+
+
+def finite(number: _Number) -> _Number:
+    """The number (or decimal text), if helm's JSON and Prometheus' float64 both hold it."""
+    try:
+        value = float(number)
+    except OverflowError:
+        value = math.inf
+    if math.isfinite(value):
+        return number
+    if isinstance(number, float):
+        what = f"{number!r} is not a finite number: helm refuses Inf and NaN"
+        what += f" (YAML reads a number beyond ±{FLOAT64_MAX:.1e} as inf)"
+    else:
+        text = str(number)
+        digits = sum(c.isdigit() for c in text)
+        shown = repr(number) if len(text) <= 24 else f"a number of {digits:,} digits"
+        what = f"{shown} is beyond a float64's range: Prometheus holds up to ±{FLOAT64_MAX:.1e}"
+    raise spec_error(
+        what, f"write a finite number between -{FLOAT64_MAX:.1e} and {FLOAT64_MAX:.1e}, e.g. 10"
+    )
+
+
 def _alert_label(name: str) -> str:
     if name in ("severity", "alertname"):
         what = f"the alert sets {name!r} itself; a label of that name would be dropped"
@@ -131,7 +170,7 @@ class RecordingRule(BaseModel):
 
     record: RecordName
     expr: str = Field(min_length=1)
-    labels: dict[LabelName, str] = {}
+    labels: dict[LabelName, LabelValue] = {}
 
     @model_validator(mode="before")
     @classmethod
@@ -165,17 +204,59 @@ def _series(text: str) -> str:
 
 
 # promtool's expanding notation, space-separated: a, a+bxn, a-bxn, axn, _, _xn and stale.
-_NUM = r"(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"
+_NUM = r"(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _SAMPLE = re.compile(
-    rf"_(x\d+)?|stale|[-+]?(?i:inf|nan)([-+]{_NUM}x\d+)?|[-+]?{_NUM}(([-+]{_NUM})?x\d+)?"
+    r"_(x(?P<blanks>\d+))?|stale"
+    rf"|[-+]?(?i:inf|nan)((?P<inf_step>[-+]{_NUM})x(?P<inf_times>\d+))?"
+    rf"|(?P<start>[-+]?{_NUM})((?P<step>[-+]{_NUM})?x(?P<times>\d+))?"
 )
 
 
+#: The most samples one example series may expand to: promtool holds them all in memory.
+MAX_SAMPLES = 100_000
+
+
 def _samples(text: str) -> str:
-    if not all(_SAMPLE.fullmatch(sample) for sample in text.split()):
+    matches = [_SAMPLE.fullmatch(sample) for sample in text.split()]
+    if not all(matches):
         fix = "write samples apart by spaces: 1 2 3, 5x10 (5 eleven times), 0+10x30, _ or stale"
         raise spec_error(f"promtool cannot read the values {text!r}", fix)
+    numbers = [n for m in matches if m for n in m.group("start", "step", "inf_step") if n]
+    for number in numbers:
+        if not math.isfinite(float(number)):
+            raise spec_error(
+                f"promtool cannot read the values {text!r}: {number} is beyond a float64's range",
+                f"write numbers between -{FLOAT64_MAX:.1e} and {FLOAT64_MAX:.1e}, or Inf",
+            )
+    if sum(_expanded(m) for m in matches if m) > MAX_SAMPLES:
+        raise spec_error(
+            f"the values {text[:80]!r} expand to over {MAX_SAMPLES:,} samples",
+            f"write at most {MAX_SAMPLES:,} samples per series (promtool holds them all): "
+            "an example needs a few dozen, e.g. 5x20",
+        )
     return text
+
+
+def _expanded(sample: re.Match[str]) -> int:
+    """How many samples promtool makes of one (axn and a+bxn give n+1, _xn gives n).
+
+    Past MAX_SAMPLES, MAX_SAMPLES + 1: a count of thousands of digits is never read.
+    """
+    times = next((t for t in sample.group("times", "inf_times", "blanks") if t), None)
+    if times is None:
+        return 1
+    if len(times) > len(str(MAX_SAMPLES)):
+        return MAX_SAMPLES + 1
+    return int(times) + (sample.group("blanks") is None)
+
+
+def _positive(duration: str) -> str:
+    if duration == "0s":
+        raise spec_error(
+            "the interval must be positive: at 0s every sample falls at time 0, nothing can fire",
+            "write the time between two samples, e.g. 1m",
+        )
+    return duration
 
 
 class ExampleSeries(BaseModel):
@@ -197,10 +278,10 @@ class AlertExample(BaseModel):
     model_config = STRICT_CONFIG
 
     name: str = Field(min_length=1)
-    interval: Duration = "1m"
+    interval: Annotated[Duration, AfterValidator(_positive)] = "1m"
     series: list[ExampleSeries] = Field(min_length=1)
     at: Duration = Field("15m", description="Evaluation time after the series start.")
-    fires: list[dict[LabelName, str]] = Field(
+    fires: list[dict[LabelName, LabelValue]] = Field(
         [],
         description="Labels of each alert expected to fire (besides alertname and severity); "
         "empty: the alert stays quiet.",
@@ -216,7 +297,7 @@ class Alert(BaseModel):
     expr: str = Field(
         min_length=1, description="PromQL; $name refers to a parameter, e.g. '> $threshold'."
     )
-    params: dict[ParamName, float | int] = Field(
+    params: dict[ParamName, Annotated[float | int, AfterValidator(finite)]] = Field(
         {}, description="Named thresholds with their defaults."
     )
     for_: Duration = Field("0s", alias="for")
@@ -227,7 +308,7 @@ class Alert(BaseModel):
         pattern=pattern(r"^https?://\S+$", "write an http:// or https:// URL without spaces"),
         description="URL of the runbook.",
     )
-    labels: dict[Annotated[LabelName, AfterValidator(_alert_label)], str] = {}
+    labels: dict[Annotated[LabelName, AfterValidator(_alert_label)], LabelValue] = {}
     examples: list[AlertExample] = Field(
         min_length=2, description="At least one example that fires and one that does not."
     )

@@ -6,9 +6,16 @@ The checks are Kubernetes' own handlers, shared with the values.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from chartgen.spec.types import (
     STRICT_CONFIG,
@@ -55,6 +62,25 @@ class ExecAction(BaseModel):
     command: list[Annotated[str, AfterValidator(_helm_carries)]] = Field(min_length=1)
 
 
+class _Counted(Protocol):
+    """A probe of the spec or of the values: what counts its successes."""
+
+    @property
+    def successThreshold(self) -> int:
+        """Successes in a row that count."""
+        ...
+
+
+def one_success(probe: _Counted | None, info: ValidationInfo) -> None:
+    """Refuse a liveness or startup probe counting more than one success, as Kubernetes does."""
+    if probe is not None and probe.successThreshold != 1:
+        raise spec_error(
+            f"a {info.field_name} probe's successThreshold must be 1, not "
+            f"{probe.successThreshold}: Kubernetes refuses another",
+            "remove successThreshold (or set it to 1): only a readiness probe counts successes",
+        )
+
+
 class Probe(BaseModel):
     """One probe: exactly one check (http, tcp or exec) and its timings."""
 
@@ -90,6 +116,12 @@ class Probes(BaseModel):
     liveness: Probe | None = None
     readiness: Probe | None = None
     startup: Probe | None = None
+
+    @field_validator("liveness", "startup")
+    @classmethod
+    def _one_success(cls, probe: Probe | None, info: ValidationInfo) -> Probe | None:
+        one_success(probe, info)
+        return probe
 
     def items(self) -> list[tuple[str, Probe]]:
         """The declared probes in a fixed order, as (kind, probe)."""

@@ -60,7 +60,10 @@ SEMVER = pattern(
     "write a semantic version: MAJOR.MINOR.PATCH, e.g. 1.4.0 or 2.0.0-rc.1",
 )
 # IANA service name: what Kubernetes accepts as a named port (it must also hold a letter)
-PORT_NAME = pattern(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", f"use {_ALNUM} (e.g. http, grpc-api)")
+PORT_NAME = pattern(
+    r"^[a-z0-9]+(-[a-z0-9]+)*$",
+    f"use {_ALNUM}, never two '-' in a row (e.g. http, grpc-api)",
+)
 IMAGE_TAG = pattern(
     r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
     "use letters, digits, '_', '.' and '-', not starting with '.' or '-' (e.g. v1.4.2)",
@@ -86,11 +89,16 @@ CIDR = pattern(
     r"^([0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}|[0-9a-fA-F:]+/[0-9]{1,3})$",
     "write an address block with its prefix length (e.g. 203.0.113.0/24 or 2001:db8::/32)",
 )
+# Kubernetes refuses '.', '..' and names starting with '..' as env var names and Secret keys.
 ENV_NAME = pattern(
-    r"^[-._a-zA-Z][-._a-zA-Z0-9]*$",
-    "use letters, digits, '_', '-' and '.', not starting with a digit (e.g. LOG_LEVEL)",
+    r"^([-_a-zA-Z][-._a-zA-Z0-9]*|\.[-_a-zA-Z0-9][-._a-zA-Z0-9]*)$",
+    "use letters, digits, '_', '-' and '.', not starting with a digit or '..', and not '.' "
+    "(e.g. LOG_LEVEL)",
 )
-SECRET_KEY = pattern(r"^[-._a-zA-Z0-9]+$", "use letters, digits, '_', '-' and '.' (e.g. password)")
+SECRET_KEY = pattern(
+    r"^([-_a-zA-Z0-9][-._a-zA-Z0-9]*|\.[-_a-zA-Z0-9][-._a-zA-Z0-9]*)$",
+    "use letters, digits, '_', '-' and '.', not starting with '..', and not '.' (e.g. password)",
+)
 HTTP_PATH = pattern(r"^/\S*$", "write a path starting with '/' and without spaces (e.g. /healthz)")
 
 ServiceName = Annotated[

@@ -14,6 +14,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from chartgen.spec.monitoring import finite
 from chartgen.spec.types import DNS1123_SUBDOMAIN, pattern, spec_error
 
 VALUES_CONFIG = ConfigDict(extra="forbid", populate_by_name=True)
@@ -30,11 +31,14 @@ _DECIMAL_TEXT = re.compile(DECIMAL_TEXT)
 
 
 def _number(value: object) -> int | float | str:
-    """A number, or a decimal given as text (`helm --set x=0.7` passes decimals as strings)."""
+    """A finite number, or a decimal given as text (`helm --set x=0.7` passes decimals as text).
+
+    Inf and NaN are refused (helm's JSON holds neither), and text beyond a float64's range.
+    """
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return value
+        return finite(value)
     if isinstance(value, str) and _DECIMAL_TEXT.match(value):
-        return value
+        return finite(value)
     raise spec_error(f"{value!r} is not a number", "write a number, e.g. 0.5")
 
 
