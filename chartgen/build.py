@@ -12,7 +12,7 @@ from chartgen.monitoring.params import alert_values
 from chartgen.monitoring.rules import RulesView, all_alerts, promtool_tests, rules_view
 from chartgen.monitoring.series import Series
 from chartgen.render import environment
-from chartgen.spec import ChartSpec, EgressRule, EnvVar, Port, Probe, Service
+from chartgen.spec import ChartMeta, ChartSpec, EgressRule, EnvVar, Port, Probe, Service
 from chartgen.spec.service import ALWAYS_WRITABLE
 from chartgen.spec.types import LimitsValues, RequestsValues, ResourcesValues
 from chartgen.values.chart import ChartValues, chart_values
@@ -98,18 +98,6 @@ class ChartView:
 def build(spec: ChartSpec, known: Mapping[str, Series]) -> ChartView:
     """Compute names, values and template inputs once, from the checked spec and its catalog."""
     meta = spec.chart
-    chart_yaml: dict[str, Any] = {
-        "apiVersion": "v2",
-        "name": meta.name,
-        "description": meta.description,
-        "type": "application",
-        "version": meta.version,
-        "appVersion": meta.appVersion,
-    }
-    if meta.keywords:
-        chart_yaml["keywords"] = list(meta.keywords)
-    if meta.home:
-        chart_yaml["home"] = meta.home
     alerts = all_alerts(spec)
     grafana: dict[str, Any] = {}
     if spec.dashboards:
@@ -134,13 +122,34 @@ def build(spec: ChartSpec, known: Mapping[str, Series]) -> ChartView:
         version=meta.version,
         app_version=meta.appVersion,
         description=meta.description,
-        chart_yaml=chart_yaml,
+        chart_yaml=chart_metadata(meta),
         services=tuple(service_view(s) for s in spec.services),
         values=values,
         rule_tests=promtool_tests(spec),
         docs=monitoring_docs(spec),
         dashboards=dashboard_views(spec, known),
     )
+
+
+def chart_metadata(meta: ChartMeta) -> dict[str, Any]:
+    """Chart.yaml's fields, always in this order; optional ones only when the spec sets them."""
+    chart_yaml: dict[str, Any] = {
+        "apiVersion": "v2",
+        "name": meta.name,
+        "description": meta.description,
+        "type": "application",
+        "version": meta.version,
+        "appVersion": meta.appVersion,
+    }
+    optional: dict[str, Any] = {
+        "keywords": list(meta.keywords),
+        "home": meta.home,
+        "sources": list(meta.sources),
+        "maintainers": [m.model_dump(exclude_none=True) for m in meta.maintainers],
+        "icon": meta.icon,
+    }
+    chart_yaml.update((key, value) for key, value in optional.items() if value)
+    return chart_yaml
 
 
 def service_view(service: Service) -> ServiceView:

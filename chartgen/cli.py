@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -11,7 +12,7 @@ from typing import Any
 
 import click
 
-from chartgen.errors import ChartgenError, Diagnostic
+from chartgen.errors import ChartgenError, Diagnostic, Location
 
 spec_option = click.option(
     "--spec",
@@ -80,6 +81,12 @@ def render(  # noqa: PLR0917
     from chartgen.pipeline import prepare, rendered_files  # noqa: PLC0415
     from chartgen.write import compare, write_chart  # noqa: PLC0415
 
+    if show_diff and not check:
+        raise click.BadOptionUsage(
+            "show_diff",
+            "--diff prints what --check finds, writing nothing; without --check, render "
+            "writes the chart: add --check, or drop --diff",
+        )
     built = prepare(specs, values_files, strict=strict)
     print_diagnostics(built.warnings)
     out = out or Path("charts") / built.chart.name
@@ -156,6 +163,30 @@ def preview(specs: tuple[Path, ...], out: Path, values_file: Path | None) -> Non
     click.echo(f"wrote {len(files)} pages to {out}: open {out / 'index.html'}")
 
 
+@main.command("rule-tests")
+@click.argument("chart", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@values_option(help="Values file to render the rules with, as given to helm; repeatable.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Directory to write the test and its rule files to.",
+)
+def rule_tests(chart: Path, values_files: tuple[Path, ...], out: Path) -> None:
+    """Write CHART's promtool rule test beside the rule files `helm template` renders from it.
+
+    Then `promtool test rules OUT/alerts.test.yaml` runs each alert example of the spec against
+    the rules exactly as the chart ships them with these values.
+    """
+    from chartgen.monitoring.ruletests import TEST_FILE, rule_test_files  # noqa: PLC0415
+
+    files = rule_test_files(chart, values_files)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (out / name).write_text(text, encoding="utf-8")
+    click.echo(f"wrote {len(files)} files to {out}; run: promtool test rules {out / TEST_FILE}")
+
+
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of spec files, for editor completion and validation."""
@@ -174,7 +205,40 @@ def spec() -> None:
     click.echo(embedded_spec_text(), nl=False)
 
 
-@main.command()
+class _Verify(click.Command):
+    """verify's command: with --output json, a usage error is also a JSON report on stdout."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        """Parse the arguments; on a usage error, say in JSON that verify could not run."""
+        wants_json = _asks_for_json(args)
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as err:
+            if wants_json:
+                from chartgen.live.report import not_run_json  # noqa: PLC0415
+
+                param = getattr(err, "param", None)
+                where = Location(param.opts[0]) if param is not None and param.opts else Location()
+                usage = Diagnostic(where, err.format_message(), "see chartgen verify --help")
+                click.echo(not_run_json(None, None, [usage]), nl=False)
+            raise
+
+
+def _asks_for_json(args: Sequence[str]) -> bool:
+    """Whether the arguments ask for --output json (read before click parses them)."""
+    return any(
+        arg == "--output=json" or (arg, value) == ("--output", "json")
+        for arg, value in itertools.pairwise([*args, ""])
+    )
+
+
+@main.command(cls=_Verify)
 @spec_option
 @click.option(
     "--prometheus-url",
@@ -229,6 +293,7 @@ def verify(
     """
     from chartgen.live.promapi import PrometheusAPI  # noqa: PLC0415
     from chartgen.live.release import release, release_values  # noqa: PLC0415
+    from chartgen.live.report import not_run_json  # noqa: PLC0415
     from chartgen.live.verify import verify_release  # noqa: PLC0415
     from chartgen.pipeline import prepare  # noqa: PLC0415
 
@@ -252,6 +317,8 @@ def verify(
     except ChartgenError as err:
         print_diagnostics(err.diagnostics)
         click.secho("verify could not run", err=True, fg="red")
+        if output == "json":
+            click.echo(not_run_json(prometheus_url, namespace, err.diagnostics), nl=False)
         sys.exit(2)
     click.echo(report.table() if output == "table" else report.as_json(), nl=False)
     sys.exit(0 if report.ok else 1)

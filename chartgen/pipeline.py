@@ -22,7 +22,7 @@ from chartgen.checks.output import (
 from chartgen.checks.spec import check_spec
 from chartgen.checks.values import ValuesFile, check_values_file, read_values_files
 from chartgen.errors import ChartgenError, Diagnostic, Location, format_loc
-from chartgen.load import load_texts
+from chartgen.load import load_checkable
 from chartgen.load.sources import read_spec_texts
 from chartgen.monitoring.series import catalog
 from chartgen.render import RULE_TESTS_DIR, render_files
@@ -48,11 +48,16 @@ class Generated:
     warnings: tuple[Diagnostic, ...]
 
 
-def checked_build(spec: ChartSpec, locate: Locate | None = None) -> Built:
-    """Check and build a spec; ``locate`` maps spec paths back to files and lines."""
+def checked_build(
+    spec: ChartSpec, locate: Locate | None = None, problems: Sequence[Diagnostic] = ()
+) -> Built:
+    """Check and build a spec; ``locate`` maps spec paths back to files and lines.
+
+    ``problems`` (found while loading) are reported with the checks' own, and stop the build.
+    """
     locate = locate or _spec_path
     known = catalog(spec)
-    diagnostics = check_spec(spec, known, locate)
+    diagnostics = [*problems, *check_spec(spec, known, locate)]
     raise_for_errors(diagnostics)
     chart = build(spec, known)
     # Sizes are known once the rule files and dashboards are built, each exactly once.
@@ -69,11 +74,16 @@ def prepare(
     """Load, check and build the spec files (the embedded spec when none); check values files.
 
     Each file is read and parsed once. Warnings are errors when ``strict``; any error stops
-    with every diagnostic.
+    with every diagnostic (with those of values files that cannot be read or parsed, which
+    need no chart).
     """
-    loaded = load_texts(read_spec_texts(spec_paths))
-    built = checked_build(loaded.spec, loaded.sources.locate)
     values = read_values_files(values_paths)
+    try:
+        loaded = load_checkable(read_spec_texts(spec_paths))
+        built = checked_build(loaded.spec, loaded.sources.locate, loaded.problems)
+    except ChartgenError as err:
+        unread = [problem for document in values for problem in document.problems]
+        raise ChartgenError([*err.diagnostics, *unread]) from None
     warnings = list(built.warnings)
     for document in values:
         warnings += check_values_file(built.chart, document)

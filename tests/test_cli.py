@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -16,7 +18,7 @@ from chartgen.cli import main
 from chartgen.load.sources import embedded_spec_text
 
 from .conftest import ROOT
-from .specdata import read_tree
+from .specdata import load_all, read_tree
 
 BAD_SPECS = sorted((Path(__file__).parent / "bad_specs").glob("*.yaml"))
 
@@ -193,3 +195,160 @@ def test_a_command_imports_only_what_it_needs(tmp_path):
     assert rendered & {"chartgen.unambiguous", "yaml_rs"} == set()
     helped = imported_by("--help", cwd=tmp_path)
     assert helped & {"pydantic.main", "jinja2", "ruamel.yaml", "chartgen.pipeline"} == set()
+
+
+def test_diff_without_check_is_a_usage_error_and_writes_nothing(tmp_path):
+    out = tmp_path / "chart"
+    result = run("render", "--diff", "--out", out)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "Error: --diff prints what --check finds" in result.stderr
+    assert "add --check, or drop --diff" in result.stderr
+    assert not out.exists()
+    assert run("render", "--out", out).returncode == 0
+    assert run("render", "--check", "--diff", "--out", out).returncode == 0
+
+
+README = (ROOT / "README.md").read_text()
+
+
+def readme_section(title: str) -> str:
+    """The text of one '## ' section of the top-level README."""
+    start = README.index(f"\n## {title}\n")
+    end = README.find("\n## ", start + 1)
+    return README[start : end if end != -1 else None]
+
+
+def harbinger_spec(directory: Path) -> Path:
+    """The README's Harbinger service, in a spec file of its own (no chart section)."""
+    [block] = [b for b in re.findall(r"```yaml\n(.*?)```", README, re.S) if "name: harbinger" in b]
+    path = directory / "harbinger.yaml"
+    path.write_text(block)
+    return path
+
+
+def test_a_file_of_services_alone_says_how_to_add_them_to_the_embedded_platform(tmp_path):
+    harbinger_spec(tmp_path)
+    result = run("render", "--spec", "harbinger.yaml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "harbinger.yaml: error: no 'chart' section in any spec file\n"
+        "  fix: to add services to the embedded VaultMesh platform, write its spec to a file "
+        "and pass it first: chartgen spec > platform.yaml; "
+        "chartgen render --spec platform.yaml --spec harbinger.yaml. "
+        "For a chart of your own, add 'chart:' with name, version, appVersion, description and "
+        "imageRegistry\n"
+    )
+    assert not (tmp_path / "charts").exists()
+
+
+def test_adding_a_service_as_the_readme_says_renders_it_beside_the_vaultmesh_services(
+    tmp_path, helm
+):
+    harbinger_spec(tmp_path)
+    [commands] = re.findall(r"```console\n(.*?)```", readme_section("Adding a service"), re.S)
+    for line in commands.splitlines():
+        command, _, redirect = line.partition(" > ")
+        program, *args = shlex.split(command)
+        assert program == "chartgen", line
+        result = run(*args, cwd=tmp_path)
+        assert result.returncode == 0, f"{line}\n{result.stderr}"
+        if redirect:
+            (tmp_path / redirect).write_text(result.stdout)
+    chart = tmp_path / "charts" / "vaultmesh"
+    assert (chart / "templates" / "harbinger" / "workload.yaml").is_file()
+    rendered = helm("template", "vaultmesh", chart)
+    assert rendered.returncode == 0, rendered.stderr
+    workloads = {
+        d["metadata"]["name"]
+        for d in load_all(rendered.stdout)
+        if d["kind"] in ("Deployment", "StatefulSet")
+    }
+    assert workloads == {
+        f"vaultmesh-{s}" for s in ("scheduler", "psi-field", "treaty", "harbinger")
+    }
+    assert "harbinger:signals:rate5m" in rendered.stdout
+
+
+#: Three mistakes of three kinds: an unknown field in one service (the models refuse it), a
+#: read of an undeclared series in another service's alert (the PromQL check) and a dashboard
+#: threshold naming a parameter the alert does not have (the dashboard check).
+THREE_MISTAKES = """\
+chart: {name: demo, version: 1.2.3, appVersion: v1, description: Demo, imageRegistry: r.example}
+services:
+  - name: api
+    image: {repository: team/api, tag: v1}
+    ports: [{name: http, port: 8080}]
+    resources: {requests: {cpu: 10m, memory: 32Mi}, limits: {memory: 64Mi}}
+    replcas: 2
+  - name: worker
+    image: {repository: team/worker, tag: v1}
+    ports: [{name: http, port: 8080}]
+    resources: {requests: {cpu: 10m, memory: 32Mi}, limits: {memory: 64Mi}}
+    metrics:
+      port: http
+      families: [{name: worker_jobs_total, type: counter, help: Jobs done.}]
+    alerts:
+      - alert: WorkerStalled
+        expr: sum(rate(worker_jobz_total[5m])) < $threshold
+        params: {threshold: 0.1}
+        severity: warning
+        summary: The workers do no jobs
+        description: No job finished in 5 minutes.
+        runbook: https://runbooks.example/WorkerStalled
+        examples:
+          - name: no jobs fire
+            series: [{series: 'worker_jobs_total{job="worker"}', values: '0x20'}]
+            fires: [{}]
+          - name: jobs stay quiet
+            series: [{series: 'worker_jobs_total{job="worker"}', values: '0+60x20'}]
+dashboards:
+  - name: work
+    title: Work
+    rows:
+      - title: Jobs
+        panels:
+          - title: Job rate
+            targets: [{metric: worker_jobs_total}]
+            thresholds: [{alert: WorkerStalled, param: limit}]
+"""
+
+
+def test_an_unknown_field_hides_neither_a_bad_metric_reference_nor_a_bad_threshold(tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(THREE_MISTAKES)
+    stderr = refused_leaving_chart_untouched(tmp_path, "--spec", spec)
+    assert stderr == (
+        f"{spec}:7: services[0].replcas: error: unknown field\n"
+        "  fix: did you mean 'replicas'? allowed fields here: name, description, image, "
+        "stateful, replicas, ports, resources, env, secretMounts, writablePaths, egress, "
+        "automountServiceAccountToken, probes, metrics, recordingRules, alerts\n"
+        f"{spec}:17: services[1].alerts[0].expr: error: reads 'worker_jobz_total', which no "
+        "service declares and no recording rule produces\n"
+        "  fix: declare it under the exposing service's metrics.families, or fix the name\n"
+        f"{spec}:37: dashboards[0].rows[0].panels[0].thresholds[0].param: error: alert "
+        "'WorkerStalled' has no parameter 'limit'\n"
+        "  fix: its parameters are: threshold\n"
+        "3 errors; nothing written\n"
+    )
+    # each one is all that is left once the others are fixed: none is a consequence of another
+    fixed = {
+        "replcas": THREE_MISTAKES.replace("replcas:", "replicas:"),
+        "jobz": THREE_MISTAKES.replace("worker_jobz_total", "worker_jobs_total"),
+        "limit": THREE_MISTAKES.replace("param: limit", "param: threshold"),
+    }
+    for name, text in fixed.items():
+        spec.write_text(text)
+        result = run("render", "--spec", spec, "--out", tmp_path / name)
+        assert result.stderr.endswith("\n2 errors; nothing written\n"), name
+        assert not (tmp_path / name).exists()
+
+
+def test_a_values_file_that_cannot_be_read_is_reported_with_the_spec_errors(tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(THREE_MISTAKES)
+    stderr = refused_leaving_chart_untouched(
+        tmp_path, "--spec", spec, "--values", tmp_path / "missing.yaml"
+    )
+    assert f"{tmp_path}/missing.yaml: error: cannot read values file: No such file" in stderr
+    assert stderr.endswith("4 errors; nothing written\n")

@@ -456,7 +456,12 @@ def test_panels_wrap_at_24_columns_and_rows_stack():
 def test_recording_rule_labels_are_read_from_their_expression():
     known = series.catalog(ChartSpec.model_validate(demo_spec(panel({"metric": "api:queue:max"}))))
     assert known["api:queue:max"].labels == {"job", "namespace"}
-    assert series.output_labels("sum without (pod) (api_queue_depth)", known) is None
+    assert series.output_labels("sum without (pod) (api_queue_depth)", known) == {
+        "job",
+        "namespace",
+        "instance",
+        "queue",
+    }
     assert series.output_labels("api_queue_depth > 3", known) == {
         "job",
         "namespace",

@@ -128,7 +128,7 @@ def pod_discovery(manifests: str, running: dict[TargetKey, Exporter]) -> list[di
     """static_configs carrying the labels Kubernetes pod discovery would give each exporter.
 
     The labels and annotations come from the chart's own pod templates; only the port
-    annotation is the exporter's. A pod of another release is added: it must not be scraped.
+    annotation is the exporter's. A pod of another chart is added: it must not be scraped.
     Debian's prometheus is built without Kubernetes discovery, hence this stand-in.
     """
     meta = "__meta_kubernetes_pod_"
@@ -150,7 +150,7 @@ def pod_discovery(manifests: str, running: dict[TargetKey, Exporter]) -> list[di
         }
         static_configs.append({"targets": [host], "labels": labels})
         if job == TREATY[0]:
-            foreign = {**labels, f"{meta}label_app_kubernetes_io_instance": "other"}
+            foreign = {**labels, f"{meta}label_app_kubernetes_io_name": "other"}
             static_configs.append({"targets": [exporter.address], "labels": foreign})
     return static_configs
 
@@ -267,3 +267,13 @@ def test_a_readme_past_helms_file_limit_leaves_each_entrys_keys_to_values_yaml(
     assert "described in `values.yaml`" not in full
     for section in ("## Metrics", "## Recording rules", "## Alerts", "## Wiring into Prometheus"):
         assert full.split(section, 1)[1] == readme.split(section, 1)[1]
+
+
+def test_the_install_notes_print_the_readmes_wiring_for_the_installed_release(readme, helm):
+    result = helm("install", "vaultmesh", CHART, "--dry-run=client", "-n", NAMESPACE)
+    assert result.returncode == 0, result.stderr
+    block = result.stdout.split("chart's README):\n", 1)[1].split("\n\n", 1)[0]
+    printed = YAML(typ="safe").load(block)
+    documented = wiring_values(readme)
+    del documented["extraScrapeConfigs"]  # one job for the chart's pods under any release
+    assert printed == documented

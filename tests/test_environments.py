@@ -113,3 +113,27 @@ def test_a_stateful_service_as_a_multi_replica_deployment_warns_and_fails_under_
     ):
         values.write_text("services:\n  psi-field:\n" + fix)
         assert run("render", "--strict", "--check", "--values", values, cwd=ROOT).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "fix"),
+    [
+        ("alerts:\n  TreatyRttHigh:\n    severity: page\n", "use one of: info, warning, critical"),
+        ("services:\n  treaty:\n    workload: Job\n", "use one of: Deployment, StatefulSet"),
+        ("podSecurityContext:\n  runAsNonRoot: false\n", "write true: the only value allowed here"),
+        ("services:\n  treaty:\n    replicas: -1\n", "use a number of at least 0"),
+        (
+            "services:\n  treaty:\n    image: v1.0.3\n",
+            "write a mapping of its fields: registry, repository, tag, digest, pullPolicy",
+        ),
+    ],
+)
+def test_a_value_the_values_model_refuses_gets_a_fix_not_the_fields_description(
+    tmp_path, text, fix
+):
+    values = tmp_path / "env.yaml"
+    values.write_text(text)
+    stderr = refused_leaving_chart_untouched(tmp_path, "--values", values)
+    line = text.count("\n")
+    assert stderr.startswith(f"{values}:{line}: ")
+    assert stderr.endswith(f"\n  fix: {fix}\n1 error; nothing written\n")

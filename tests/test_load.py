@@ -14,7 +14,7 @@ from chartgen.load import load_spec, load_texts
 from chartgen.load.hygiene import names_credential
 from chartgen.load.sources import MAX_BYTES
 from chartgen.load.yaml import MAX_ALIASED, MAX_DEPTH, parse_yaml
-from chartgen.pipeline import generate
+from chartgen.pipeline import generate, prepare
 
 from .specdata import dump_yaml, minimal_service, minimal_spec
 from .test_cli import refused_leaving_chart_untouched
@@ -422,3 +422,108 @@ def test_a_credential_held_in_a_value_is_refused(value, what):
 def test_ordinary_values_are_not_taken_for_credentials(value):
     spec = minimal_spec(minimal_service(env=[{"name": "OPTIONS", "value": value}]))
     assert load_texts([("a.yaml", dump_yaml(spec))]).spec.services[0].env[0].value == value
+
+
+def firing_alert(**changes) -> dict:
+    """A valid alert of the minimal service's `up` series, with changes."""
+    alert = {
+        "alert": "ApiDown",
+        "expr": 'up{job="api"} < $threshold',
+        "params": {"threshold": 1},
+        "severity": "warning",
+        "summary": "api is down",
+        "description": "No api target is up.",
+        "runbook": "https://runbooks.example/ApiDown",
+        "examples": [
+            {"name": "down", "series": [{"series": 'up{job="api"}', "values": "0x5"}]},
+            {"name": "up", "series": [{"series": 'up{job="api"}', "values": "1x5"}]},
+        ],
+    }
+    alert["examples"][0]["fires"] = [{"job": "api"}]
+    return {**alert, **changes}
+
+
+def test_a_models_own_check_runs_past_an_unknown_field_of_that_model():
+    examples = firing_alert()["examples"]
+    alert = firing_alert(team="payments", examples=[examples[0], examples[0]])
+    found = messages([("a.yaml", dump_yaml(minimal_spec(minimal_service(alerts=[alert]))))])
+    assert [m.split("\n")[0].split(": ", 1)[1] for m in found] == [
+        "services[0].alerts[0]: error: an alert needs at least one example that fires and one "
+        "that stays quiet",
+        "services[0].alerts[0].team: error: unknown field",
+    ]
+
+
+def test_a_value_error_reports_no_reference_to_what_its_service_declares_as_missing():
+    families = [{"name": "api_requests_total", "type": "counter", "help": "Requests."}]
+    api = minimal_service("api", replicas="2", metrics={"port": "http", "families": families})
+    alert = firing_alert(expr="sum(rate(api_requests_total[5m])) < $threshold")
+    worker = minimal_service("worker", alerts=[alert])
+    with pytest.raises(ChartgenError) as caught:
+        load_texts([("a.yaml", dump_yaml(minimal_spec(api, worker)))])
+    # without api's model, worker's read of api_requests_total would look undeclared
+    assert [d.where.path for d in caught.value.diagnostics] == ["services[0].replicas"]
+
+
+def test_unknown_fields_in_a_node_used_twice_are_reported_at_each_use_and_the_rest_checked(
+    tmp_path,
+):
+    service = dump_yaml([minimal_service("api", replcas=2)]).replace(
+        "- name: api", "- &api\n  name: api"
+    )
+    spec = tmp_path / "a.yaml"
+    spec.write_text(dump_yaml({"chart": minimal_spec()["chart"]}) + f"services:\n{service}- *api\n")
+    with pytest.raises(ChartgenError) as caught:
+        prepare([spec])
+    # an alias's lines are those of the node it names
+    assert [(d.where.path, d.what) for d in caught.value.diagnostics] == [
+        ("services[1].name", "duplicate service name 'api' (also services[0])"),
+        ("services[0].replcas", "unknown field"),
+        ("services[1].replcas", "unknown field"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("changes", "path", "fix"),
+    [
+        (
+            {"alerts": [firing_alert(severity="page")]},
+            "alerts[0].severity",
+            "use one of: info, warning, critical",
+        ),
+        (
+            {"ports": [{"name": "http", "port": 80, "protocol": "tcp"}]},
+            "ports[0].protocol",
+            "use one of: TCP, UDP, SCTP",
+        ),
+        ({"ports": []}, "ports", "list at least 1 entry"),
+        ({"ports": [{"name": "http", "port": 0}]}, "ports[0].port", "use a number of at least 1"),
+        ({"replicas": -1}, "replicas", "use a number of at least 0"),
+        (
+            {"image": "team/api:v1"},
+            "image",
+            "write a mapping of its fields: repository, tag, digest, pullPolicy",
+        ),
+        ({"env": {"LOG_LEVEL": "info"}}, "env", "write a list: a '- ' line per entry, or [a, b]"),
+        (
+            {"alerts": [firing_alert(labels=["team"])]},
+            "alerts[0].labels",
+            "write a mapping: a 'key: value' line per entry, or {key: value}",
+        ),
+        (
+            {"alerts": [firing_alert(summary="")]},
+            "alerts[0].summary",
+            "write some text: it may not be empty",
+        ),
+        (
+            {"alerts": [firing_alert(examples=firing_alert()["examples"][:1])]},
+            "alerts[0].examples",
+            "list at least 2 entries",
+        ),
+    ],
+)
+def test_each_kind_of_value_error_says_how_to_fix_it_not_what_the_field_is(changes, path, fix):
+    with pytest.raises(ChartgenError) as caught:
+        load_texts([("a.yaml", dump_yaml(minimal_spec(minimal_service(**changes))))])
+    [diagnostic] = caught.value.diagnostics
+    assert (diagnostic.where.path, diagnostic.fix) == (f"services[0].{path}", fix)

@@ -17,7 +17,7 @@ from chartgen.spec import ExampleSeries
 from chartgen.write import write_chart
 
 from .conftest import ROOT, VALUES_FILES, find_tool
-from .rulefiles import rule_files, without_annotations, write_rule_files
+from .rulefiles import rule_files, write_rule_files
 from .specdata import dump_yaml, load_all, minimal_service, minimal_spec
 
 ALERT = {
@@ -104,15 +104,94 @@ def test_rendered_rules_pass_promtool_lint(helm, chart, tmp_path):
     assert "SUCCESS: 3 rules found" in result.stdout
 
 
-def test_the_alert_examples_pass_as_promtool_unit_tests(helm, chart, tmp_path):
-    files = {name: without_annotations(text) for name, text in rendered_rules(helm, chart).items()}
-    write_rule_files(files, tmp_path)
-    (tmp_path / "alerts.test.yaml").write_text(
+def shipped_rule_test(helm, chart: Path, directory: Path, *args: str | Path) -> str:
+    """Run the chart's rule test as shipped on its rules as rendered; promtool's output if it
+    failed, empty if it passed."""
+    write_rule_files(rendered_rules(helm, chart, *args), directory)
+    (directory / "alerts.test.yaml").write_text(
         (chart / "rule-tests" / "alerts.test.yaml").read_text()
     )
-    result = promtool("test", "rules", "alerts.test.yaml", cwd=tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS" in result.stdout
+    result = promtool("test", "rules", "alerts.test.yaml", cwd=directory)
+    assert (result.returncode == 0) == ("SUCCESS" in result.stdout), result.stdout
+    return "" if result.returncode == 0 else result.stdout + result.stderr
+
+
+def test_the_alert_examples_pass_as_promtool_unit_tests(helm, chart, tmp_path):
+    [text] = rendered_rules(helm, chart).values()
+    assert "{{ $value | humanize }}" in text  # the rules keep their annotations
+    assert shipped_rule_test(helm, chart, tmp_path) == ""
+
+
+def test_the_examples_check_the_alerts_series_labels_not_annotations(chart):
+    test = load_all((chart / "rule-tests" / "alerts.test.yaml").read_text())[0]
+    fires, quiet = (group["promql_expr_test"] for group in test["tests"])
+    selector = 'ALERTS{alertname="ApiErrorsHigh", alertstate="firing"}'
+    assert fires == [
+        {
+            "expr": f"{selector} # fires at 1 error/s",
+            "eval_time": "15m",
+            "exp_samples": [
+                {
+                    "labels": 'ALERTS{alertname="ApiErrorsHigh", pod="a", severity="warning", '
+                    'alertstate="firing"}',
+                    "value": 1,
+                }
+            ],
+        }
+    ]
+    assert quiet == [
+        {"expr": f"{selector} # quiet at 1 error/min", "eval_time": "15m", "exp_samples": []}
+    ]
+    assert all("alert_rule_test" not in group for group in test["tests"])
+
+
+FIRING = '{__name__="ALERTS", alertname="ApiErrorsHigh", alertstate="firing", pod="a", %s} 1E+00'
+FIRES, QUIET = "fires at 1 error/s", "quiet at 1 error/min"
+
+
+@pytest.mark.parametrize(
+    ("setting", "mismatch"),
+    [
+        ("alerts.ApiErrorsHigh.threshold=5", (FIRES, FIRING % 'severity="warning"', "nil")),
+        ("alerts.ApiErrorsHigh.for=20m", (FIRES, FIRING % 'severity="warning"', "nil")),
+        ("alerts.ApiErrorsHigh.threshold=0", (QUIET, "nil", FIRING % 'severity="warning"')),
+        (
+            "alerts.ApiErrorsHigh.severity=critical",
+            (FIRES, *(FIRING % f'severity="{s}"' for s in ("warning", "critical"))),
+        ),
+    ],
+)
+def test_rules_that_break_an_example_fail_the_shipped_test(
+    helm, chart, tmp_path, setting, mismatch
+):
+    example, expected, got = mismatch
+    failed = shipped_rule_test(helm, chart, tmp_path, "--set", setting)
+    assert failed.count("FAILED") == 1
+    assert (
+        f'expr: "ALERTS{{alertname=\\"ApiErrorsHigh\\", alertstate=\\"firing\\"}} # {example}", '
+        "time: 15m,\n"
+        f"        exp: {expected}\n"
+        f"        got: {got}\n"
+    ) in failed
+
+
+def test_an_alert_label_value_of_any_characters_is_expected_verbatim(helm, tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(dump_yaml(minimal_spec(with_alert(labels={"team": 'api "core" \\ ü, {x}'}))))
+    out = tmp_path / "demo"
+    write_chart(generate_from_files([spec]).files, out)
+    assert shipped_rule_test(helm, out, tmp_path / "run") == ""
+    test_file = out / "rule-tests" / "alerts.test.yaml"
+    test = load_all(test_file.read_text())[0]
+    [sample] = test["tests"][0]["promql_expr_test"][0]["exp_samples"]
+    assert 'team="api \\"core\\" \\\\ ü, {x}"' in sample["labels"]
+    sample["labels"] = sample["labels"].replace("api", "apI")
+    test_file.write_text(dump_yaml(test))
+    failed = shipped_rule_test(helm, out, tmp_path / "wrong")
+    assert (
+        'exp: {__name__="ALERTS", alertname="ApiErrorsHigh", alertstate="firing", pod="a", '
+        'severity="warning", team="apI \\"core\\" \\\\ ü, {x}"} 1E+00'
+    ) in failed
 
 
 def test_prometheus_templates_reach_the_rule_file_verbatim(helm, chart):
@@ -303,13 +382,8 @@ def test_each_environment_ships_rules_that_pass_promtool(helm, default_chart, va
     rules = [r for g in groups for r in g["rules"]]
     assert sum("record" in r for r in rules) == 22
     assert sum("alert" in r for r in rules) == 12
-
-    stripped = {name: without_annotations(text) for name, text in files.items()}
-    write_rule_files(stripped, tmp_path / "unit")
-    test_file = default_chart / "rule-tests" / "alerts.test.yaml"
-    (tmp_path / "unit" / "alerts.test.yaml").write_text(test_file.read_text())
-    result = promtool("test", "rules", "alerts.test.yaml", cwd=tmp_path / "unit")
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert sum("annotations" in r for r in rules) == 12
+    assert shipped_rule_test(helm, default_chart, tmp_path / "unit", "-f", values) == ""
 
 
 def test_staging_tunes_pod_drift_and_keeps_every_alert(helm, default_chart):

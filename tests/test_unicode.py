@@ -48,7 +48,7 @@ def any_text(exclude: str = "") -> st.SearchStrategy[str]:
 
 
 FIELDS = (
-    "chart_description appVersion keyword home service_description env egress help unit"
+    "chart_description appVersion keyword service_description env egress help unit"
     " summary description example board board_description tag row panel panel_description"
     " no_value legend"
 ).split()
@@ -107,7 +107,6 @@ def unicode_spec(text: dict[str, str]) -> dict[str, Any]:
         description=text["chart_description"],
         appVersion=text["appVersion"],
         keywords=[text["keyword"]],
-        home=text["home"],
     )
     spec["dashboards"] = [
         {

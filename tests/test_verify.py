@@ -186,7 +186,7 @@ def test_json_output_carries_the_totals_checks_and_alerts(healthy, fire_now):
     result = verify(healthy.url, "--values", STAGING, "--values", fire_now, "--output", "json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["ok"] is True
+    assert (report["ran"], report["ok"]) == (True, True)
     assert report["totals"] == {
         "targets": {"checked": 4, "failed": 0},
         "metric_families": {"checked": 19, "failed": 0},
@@ -507,3 +507,50 @@ def test_bad_values_a_bad_spec_or_no_url_are_usage_errors_with_exit_2(tmp_path):
     no_url = CliRunner().invoke(main, ["verify"])
     assert no_url.exit_code == 2
     assert "Missing option '--prometheus-url'" in no_url.stderr
+
+
+def test_json_output_says_when_and_why_verify_could_not_run(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("alerts:\n  TreatyRttHigh:\n    severity: page\n")
+    url = f"http://{LOOPBACK}:9"
+    result = verify(url, "--values", bad, "--namespace", "aurora-staging", "--output", "json")
+    assert result.returncode == 2
+    assert f"{bad}:3: alerts.TreatyRttHigh.severity: error: " in result.stderr
+    assert json.loads(result.stdout) == {
+        "prometheus": url,
+        "namespace": "aurora-staging",
+        "ran": False,
+        "ok": False,
+        "diagnostics": [
+            {
+                "where": {"file": str(bad), "line": 3, "path": "alerts.TreatyRttHigh.severity"},
+                "what": "Input should be 'info', 'warning' or 'critical'",
+                "fix": "use one of: info, warning, critical",
+                "warning": False,
+            }
+        ],
+        "summary": "verify could not run: 1 error",
+    }
+    unreachable = verify(f"http://{LOOPBACK}:{free_port()}", "--retries", "0", "--output=json")
+    assert unreachable.returncode == 2
+    [why] = json.loads(unreachable.stdout)["diagnostics"]
+    assert why["what"].startswith("cannot reach Prometheus at ")
+    assert why["fix"].startswith("check --prometheus-url")
+
+
+def test_json_output_says_why_when_the_arguments_are_wrong():
+    missing = verify_args("verify", "--output", "json")
+    assert missing.returncode == 2
+    assert "Missing option '--prometheus-url'" in missing.stderr
+    report = json.loads(missing.stdout)
+    assert (report["ran"], report["ok"]) == (False, False)
+    assert report["diagnostics"][0]["where"]["file"] == "--prometheus-url"
+    assert report["diagnostics"][0]["what"] == "Missing option '--prometheus-url'."
+    table = verify_args("verify", "--timeout", "0", "--prometheus-url", f"http://{LOOPBACK}:9")
+    assert (table.returncode, table.stdout) == (2, "")
+
+
+def verify_args(*args: str) -> Outcome:
+    """chartgen with these arguments, exactly (verify() adds --prometheus-url)."""
+    result = CliRunner().invoke(main, list(args))
+    return Outcome(result.exit_code, result.stdout, result.stderr)

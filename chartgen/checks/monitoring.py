@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator, Mapping, Sequence
 
 import promql_parser
@@ -13,9 +14,9 @@ from chartgen.spec import Alert, ChartSpec, Dashboard, Panel, Threshold
 
 
 def check_monitoring(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
-    """PromQL parses, reads only known series, and names are unique across the chart."""
+    """PromQL parses, reads only known series and their labels; names are unique in the chart."""
     found: list[Diagnostic] = []
-    known: set[str] = set(promql.BUILTIN_SERIES)
+    readable = series.read_labels(spec)
     first: dict[tuple[str, str], Sequence[str | int]] = {}
 
     def unique(kind: str, name: str, where: Sequence[str | int]) -> None:
@@ -34,19 +35,18 @@ def check_monitoring(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
         families = service.metrics.families if service.metrics else []
         for number, family in enumerate(families):
             unique("metric family", family.name, ["services", index, "metrics", "families", number])
-            known.update(family.series_names())
         for number, rule in enumerate(service.recordingRules):
             unique("recording rule", rule.record, ["services", index, "recordingRules", number])
-            known.add(rule.record)
         for number, alert in enumerate(service.alerts):
             unique("alert", alert.alert, ["services", index, "alerts", number])
     for index, service in enumerate(spec.services):
         for number, rule in enumerate(service.recordingRules):
             where: list[str | int] = ["services", index, "recordingRules", number]
-            found.extend(_expr_problems(rule.expr, {}, known, [*where, "expr"], locate))
+            found.extend(_expr_problems(rule.expr, {}, readable, [*where, "expr"], locate))
         for number, alert in enumerate(service.alerts):
             where = ["services", index, "alerts", number]
-            found.extend(_expr_problems(alert.expr, alert.params, known, [*where, "expr"], locate))
+            expr_where = [*where, "expr"]
+            found.extend(_expr_problems(alert.expr, alert.params, readable, expr_where, locate))
             found.extend(
                 Diagnostic(
                     locate([*where, "labels", key]),
@@ -62,10 +62,11 @@ def check_monitoring(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
 def _expr_problems(
     expr: str,
     params: dict[str, float | int],
-    known: set[str],
+    readable: Mapping[str, series.Series],
     where: Sequence[str | int],
     locate: Locate,
 ) -> Iterator[Diagnostic]:
+    """Parameters, parsing, the series and labels read, and the result type of one expression."""
     used = promql.params_used(expr)
     missing = [p for p in used if p not in params]
     if missing:
@@ -86,8 +87,11 @@ def _expr_problems(
     except ValueError as err:
         yield Diagnostic(locate(where), f"invalid PromQL: {err}", "fix the expression")
         return
-    for name in sorted(promql.metric_names(tree) - known):
+    for name in sorted(promql.metric_names(tree) - readable.keys()):
         yield Diagnostic(locate(where), *_undeclared(name))
+    for problem in series.missing_labels(tree, readable):
+        what, fix = _missing_label(problem.reads, problem.label, problem.labels)
+        yield Diagnostic(locate(where), f"{what} (named in {problem.named_in})", fix)
     while isinstance(tree, promql_parser.ParenExpr):
         tree = tree.expr
     ranges = promql_parser.MatrixSelector | promql_parser.SubqueryExpr
@@ -103,6 +107,17 @@ def _undeclared(name: str) -> tuple[str, str]:
         f"reads {name!r}, which no service declares and no recording rule produces",
         "declare it under the exposing service's metrics.families, or fix the name",
     )
+
+
+def _missing_label(reads: Sequence[str], label: str, labels: frozenset[str]) -> tuple[str, str]:
+    """What and fix for a label the series read lack: the closest label, and all of them."""
+    if len(reads) == 1:
+        what = f"{reads[0]} has no label {label!r}"
+    else:
+        what = f"neither {' nor '.join(reads)} has a label {label!r}"
+    close = difflib.get_close_matches(label, sorted(labels), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return what, f"{hint}its labels are: {', '.join(sorted(labels)) or 'none'}"
 
 
 def check_dashboards(
@@ -165,25 +180,21 @@ def _panel_problems(
         where = (*at, "targets", number)
         if target.metric is None:
             continue
-        series = known.get(target.metric)
-        if series is None:
+        source = known.get(target.metric)
+        if source is None:
             yield ((*where, "metric"), *_undeclared(target.metric))
             continue
-        if target.quantiles and series.kind != "histogram":
-            yield (*where, "quantiles"), f"{series.name!r} is a {series.kind}", "remove quantiles"
-        if panel.type == "heatmap" and series.kind != "histogram":
+        if target.quantiles and source.kind != "histogram":
+            yield (*where, "quantiles"), f"{source.name!r} is a {source.kind}", "remove quantiles"
+        if panel.type == "heatmap" and source.kind != "histogram":
             yield (
                 (*where, "metric"),
-                f"a heatmap shows histogram buckets; {series.name!r} is a {series.kind}",
+                f"a heatmap shows histogram buckets; {source.name!r} is a {source.kind}",
                 "use a timeseries panel, or a histogram metric",
             )
-        if series.labels is not None:
-            for label in sorted(set(target.by) - series.labels):
-                yield (
-                    (*where, "by"),
-                    f"{series.name!r} has no label {label!r}",
-                    f"its labels are: {', '.join(sorted(series.labels))}",
-                )
+        if source.labels is not None:
+            for label in series.missing(target.by, source.labels):
+                yield ((*where, "by"), *_missing_label([repr(source.name)], label, source.labels))
 
 
 def _threshold_problems(

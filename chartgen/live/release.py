@@ -69,12 +69,17 @@ def release_values(built: Built) -> dict[str, Any]:
     return merged
 
 
+#: Where the rules go; a prometheus-operator kind switched "auto" counts as off, as in
+#: `helm template`: verify reads Prometheus, not the cluster's API (set true to expect it).
+RULE_KINDS = ("configMap", "prometheusRule")
+
+
 def release(spec: ChartSpec, values: dict[str, Any]) -> Release:
     """What the chart ships for validated values: scraped services and rules, in spec order."""
     services = []
     rules: list[ExpectedRule] = []
     groups: dict[str, str] = {}
-    ships_rules = any(values["rules"][kind]["enabled"] for kind in ("configMap", "prometheusRule"))
+    ships_rules = any(values["rules"][kind]["enabled"] is True for kind in RULE_KINDS)
     for service in spec.services:
         recording_group, alerts_group = f"{service.name}.recording", f"{service.name}.alerts"
         groups |= {recording_group: service.name, alerts_group: service.name}
@@ -83,7 +88,8 @@ def release(spec: ChartSpec, values: dict[str, Any]) -> Release:
             continue
         # Scraped through the pod annotations, or through a ServiceMonitor.
         scraped = (
-            service_values.get("metrics", {}).get("scrape") or values["serviceMonitor"]["enabled"]
+            service_values.get("metrics", {}).get("scrape")
+            or values["serviceMonitor"]["enabled"] is True
         )
         if service.metrics is not None and scraped:
             families = tuple((f.name, f.series_names()) for f in service.metrics.families)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from chartgen.errors import Diagnostic
 
 SEVERITIES = ("info", "warning", "critical")
 
@@ -165,6 +168,7 @@ class Report:
         document = {
             "prometheus": self.prometheus,
             "namespace": self.namespace,
+            "ran": True,
             "ok": self.ok,
             "totals": {
                 kind.replace(" ", "_"): dict(
@@ -200,6 +204,22 @@ class Report:
             "summary": self.summary(),
         }
         return json.dumps(document, indent=2) + "\n"
+
+
+def not_run_json(
+    prometheus: str | None, namespace: str | None, diagnostics: Sequence[Diagnostic]
+) -> str:
+    """For machines, when verify could not run: why, as the diagnostics stderr shows."""
+    errors = sum(not d.warning for d in diagnostics)
+    document = {
+        "prometheus": prometheus,
+        "namespace": namespace,
+        "ran": False,
+        "ok": False,
+        "diagnostics": [asdict(d) for d in diagnostics],
+        "summary": f"verify could not run: {plural(errors, 'error')}",
+    }
+    return json.dumps(document, indent=2) + "\n"
 
 
 def _severity_rank(severity: str) -> int:

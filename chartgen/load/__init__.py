@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from chartgen.errors import ChartgenError, Diagnostic, Location, format_loc
-from chartgen.load.diagnostics import validation_diagnostics
+from chartgen.load.diagnostics import unknown_fields, validation_diagnostics
 from chartgen.load.hygiene import Loc
 from chartgen.load.sources import read_spec_texts
 from chartgen.load.yaml import SourceFile, parse_yaml
@@ -45,10 +46,15 @@ class SpecSources:
 
 @dataclass
 class LoadedSpec:
-    """A validated spec and the map back to its sources."""
+    """A validated spec, the map back to its sources, and errors to report with the checks'.
+
+    ``problems`` are the errors of unknown fields: the spec holds their files as validated
+    without them.
+    """
 
     spec: ChartSpec
     sources: SpecSources
+    problems: tuple[Diagnostic, ...] = ()
 
 
 def load_spec(paths: Sequence[Path] = ()) -> LoadedSpec:
@@ -57,23 +63,82 @@ def load_spec(paths: Sequence[Path] = ()) -> LoadedSpec:
 
 
 def load_texts(texts: Sequence[tuple[str, str]]) -> LoadedSpec:
-    """Validate spec documents given as (name, text) and merge them into one spec."""
+    """Validate spec documents given as (name, text) and merge them; any error stops."""
+    loaded = load_checkable(texts)
+    if loaded.problems:
+        raise ChartgenError(loaded.problems)
+    return loaded
+
+
+def load_checkable(texts: Sequence[tuple[str, str]]) -> LoadedSpec:
+    """Validate and merge spec documents; errors of unknown fields are kept in ``problems``.
+
+    An unknown field means nothing to the models, so a file is validated again without its
+    unknown fields: the models' own validators run, and the checks of the spec can report on
+    the rest together with these errors. Any other error stops here, with every diagnostic of
+    every file: a part that does not validate has no model, and checks without it would take
+    each reference to what it declares (metrics, rules, alerts, ports) for a mistake.
+    """
     sources = SpecSources()
     diagnostics: list[Diagnostic] = []
     parsed: list[SpecFile] = []
     for name, text in texts:
         try:
             source = parse_yaml(name, text)
-            sources.files.append(source)
-            parsed.append(SpecFile.model_validate(source.data))
-            source.data = None  # valid: the models hold it now; its node tree keeps the lines
         except ChartgenError as err:
             diagnostics.extend(err.diagnostics)
-        except ValidationError as err:
-            diagnostics.extend(validation_diagnostics(err, source, SpecFile))
-    if diagnostics:
+            continue
+        sources.files.append(source)
+        spec_file, found = _validate(source)
+        diagnostics += found
+        if spec_file is not None:
+            parsed.append(spec_file)
+            source.data = None  # valid: the models hold it now; its node tree keeps the lines
+    if len(parsed) < len(texts):
         raise ChartgenError(diagnostics)
-    return LoadedSpec(merge(parsed, sources), sources)
+    try:
+        spec = merge(parsed, sources)
+    except ChartgenError as err:
+        raise ChartgenError([*diagnostics, *err.diagnostics]) from None
+    return LoadedSpec(spec, sources, tuple(diagnostics))
+
+
+def _validate(source: SourceFile) -> tuple[SpecFile | None, list[Diagnostic]]:
+    """A spec file's model and its errors; without its unknown fields if they are all of them.
+
+    None when the file has other errors (those of its models' own validators among them).
+    """
+    try:
+        return SpecFile.model_validate(source.data), []
+    except ValidationError as err:
+        found = validation_diagnostics(err, source, SpecFile)
+        unknown = unknown_fields(err, source.data)
+    if unknown is None:
+        return None, found
+    known = _without(source.data, unknown)
+    try:
+        return SpecFile.model_validate(known), found
+    except ValidationError as err:
+        return None, found + validation_diagnostics(err, replace(source, data=known), SpecFile)
+
+
+def _without(data: Any, locs: Sequence[Loc]) -> Any:
+    """A copy of ``data`` without the mapping keys at ``locs``; only their paths are copied."""
+    for loc in locs:
+        data = _drop(data, loc)
+    return data
+
+
+def _drop(node: Any, loc: Loc) -> Any:
+    """A copy of ``node`` without the key at ``loc`` (a path to a key of a mapping)."""
+    head, *rest = loc
+    if not rest:
+        return {key: value for key, value in node.items() if key != head}
+    if isinstance(node, list) and isinstance(head, int):
+        return [
+            _drop(item, tuple(rest)) if index == head else item for index, item in enumerate(node)
+        ]
+    return {**node, head: _drop(node[head], tuple(rest))}
 
 
 def merge(files: Sequence[SpecFile], sources: SpecSources) -> ChartSpec:
@@ -97,7 +162,7 @@ def merge(files: Sequence[SpecFile], sources: SpecSources) -> ChartSpec:
     if chart is None:
         raise ChartgenError.single(
             "no 'chart' section in any spec file",
-            fix="add 'chart:' with name, version, appVersion, description and imageRegistry",
+            fix=_no_chart_fix([source.name for source in sources.files]),
             where=read,
         )
     if not services:
@@ -115,3 +180,14 @@ def merge(files: Sequence[SpecFile], sources: SpecSources) -> ChartSpec:
             Diagnostic(sources.locate(e["loc"]), e["msg"], str(e.get("ctx", {}).get("fix", "")))
             for e in err.errors()
         ) from None
+
+
+def _no_chart_fix(names: Sequence[str]) -> str:
+    """How to fix spec files without a chart: add the embedded spec's file, or a chart."""
+    specs = " ".join(f"--spec {name}" for name in names)
+    return (
+        "to add services to the embedded VaultMesh platform, write its spec to a file and "
+        f"pass it first: chartgen spec > platform.yaml; chartgen render --spec platform.yaml "
+        f"{specs}. For a chart of your own, add 'chart:' with name, version, appVersion, "
+        "description and imageRegistry"
+    )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import difflib
+import re
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ValidationError
@@ -31,6 +33,21 @@ def validation_diagnostics(
         where = Location(source.name, source.line_of(loc), format_loc(loc))
         out.append(Diagnostic(where, what, _fix(at_loc[0], model, loc)))
     return out
+
+
+def unknown_fields(errors: ValidationError, data: Any) -> list[Loc] | None:
+    """Where each unknown field is in ``data``, if unknown fields are all that is wrong.
+
+    None when another error is among them, or an unknown field sits where ``data`` has no
+    such path (inside one member of a union).
+    """
+    found = []
+    for error in errors.errors():
+        loc = _data_loc(data, error["loc"])
+        if error["type"] != "extra_forbidden" or loc != tuple(error["loc"]):
+            return None
+        found.append(loc)
+    return found
 
 
 def _data_loc(data: Any, loc: Sequence[str | int]) -> Loc:
@@ -81,28 +98,82 @@ def _message(error: ErrorDetails) -> str:
 
 
 def _fix(error: ErrorDetails, model: type[BaseModel], loc: Loc) -> str:
+    """How to fix one error: its own fix, else one for its type, else what the field takes."""
+    ctx: dict[str, Any] = error.get("ctx", {})
+    if "fix" in ctx:
+        return str(ctx["fix"])
     parent = _model_at(model, loc[:-1]) if loc else model
     name = str(loc[-1]) if loc else ""
-    fixes = {
-        "missing": f"add {name!r}",
-        "string_type": 'quote the value so YAML reads it as a string, e.g. "1.10"',
-        "int_type": "write a whole number, without quotes",
-        "float_type": "write a number, without quotes (e.g. 0.5)",
-        "bool_type": "write true or false, without quotes",
-        "string_too_long": f"shorten it to at most {error.get('ctx', {}).get('max_length', 0):,} "
-        "characters",
-    }
-    if "fix" in error.get("ctx", {}):
-        return str(error["ctx"]["fix"])
-    if error["type"] == "string_pattern_mismatch":
-        return pattern_fix(error["ctx"]["pattern"])
     if error["type"] == "extra_forbidden" and parent is not None:
-        allowed = [info.alias or field for field, info in parent.model_fields.items()]
-        return unknown_field_fix(name, allowed)
-    if error["type"] in fixes:
-        return fixes[error["type"]]
+        return unknown_field_fix(name, _field_names(parent))
+    if error["type"] == "missing":
+        return f"add {name!r}"
+    if error["type"] == "model_type" and (target := _model_at(model, loc)) is not None:
+        return f"write a mapping of its fields: {', '.join(_field_names(target))}"
+    if error["type"] in _TYPE_FIXES:
+        return _TYPE_FIXES[error["type"]](ctx)
     info = _field(parent, name) if parent is not None else None
-    return info.description or "" if info is not None else ""
+    described = f" ({info.description})" if info is not None and info.description else ""
+    return f"change it to a value this field takes{described}"
+
+
+#: How to fix an error of each type, given the error's context.
+_TYPE_FIXES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "string_type": lambda _: 'quote the value so YAML reads it as a string, e.g. "1.10"',
+    "int_type": lambda _: "write a whole number, without quotes",
+    "float_type": lambda _: "write a number, without quotes (e.g. 0.5)",
+    "bool_type": lambda _: "write true or false, without quotes",
+    "list_type": lambda _: "write a list: a '- ' line per entry, or [a, b]",
+    "dict_type": lambda _: "write a mapping: a 'key: value' line per entry, or {key: value}",
+    "model_type": lambda _: "write a mapping: a 'key: value' line per field",
+    "string_pattern_mismatch": lambda ctx: pattern_fix(ctx["pattern"]),
+    "string_too_long": lambda ctx: f"shorten it to at most {ctx['max_length']:,} characters",
+    "string_too_short": lambda ctx: (
+        "write some text: it may not be empty"
+        if ctx["min_length"] == 1
+        else f"write at least {ctx['min_length']:,} characters"
+    ),
+    "too_short": lambda ctx: f"list at least {_entries(ctx['min_length'])}",
+    "too_long": lambda ctx: f"list at most {_entries(ctx['max_length'])}",
+    "greater_than_equal": lambda ctx: f"use a number of at least {ctx['ge']}",
+    "greater_than": lambda ctx: f"use a number above {ctx['gt']}",
+    "less_than_equal": lambda ctx: f"use a number of at most {ctx['le']}",
+    "less_than": lambda ctx: f"use a number below {ctx['lt']}",
+    "literal_error": lambda ctx: _one_of(str(ctx["expected"])),
+    "enum": lambda ctx: _one_of(str(ctx["expected"])),
+}
+
+#: The values in pydantic's list of what it expected: "'info', 'warning' or 'critical'".
+_EXPECTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s,]+")
+
+
+def _one_of(expected: str) -> str:
+    """How to fix a value that is none of the allowed ones: name them, as YAML writes them."""
+    values = [_yaml_text(token) for token in _EXPECTED.findall(expected) if token != "or"]
+    if len(values) == 1:
+        return f"write {values[0]}: the only value allowed here"
+    return f"use one of: {', '.join(values)}"
+
+
+def _yaml_text(token: str) -> str:
+    """A Python literal as pydantic prints it ('info', True, None), as YAML writes it."""
+    try:
+        value = ast.literal_eval(token)
+    except (ValueError, SyntaxError):
+        return token
+    if isinstance(value, bool):
+        return str(value).lower()
+    return "null" if value is None else str(value)
+
+
+def _entries(count: int) -> str:
+    """``count`` entries, in words."""
+    return f"{count} {'entry' if count == 1 else 'entries'}"
+
+
+def _field_names(model: type[BaseModel]) -> list[str]:
+    """A model's fields as a file writes them: by alias where they have one."""
+    return [info.alias or field for field, info in model.model_fields.items()]
 
 
 def _field(model: type[BaseModel], name: str) -> FieldInfo | None:

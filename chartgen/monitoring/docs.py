@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,9 @@ class MonitoringDocs:
     #: values for the prometheus-community `prometheus` chart that load the rules and
     #: scrape the services under their own job names, for a release named like the chart.
     prometheus_values: str
+    #: Per service with rules, the mount of its ConfigMap as the install notes write it.
+    release_mounts: tuple[tuple[str, dict[str, Any]], ...]
+    community_rule_files: tuple[str, ...] = COMMUNITY_RULE_FILES
 
 
 def monitoring_docs(spec: ChartSpec) -> MonitoringDocs:
@@ -82,7 +86,12 @@ def monitoring_docs(spec: ChartSpec) -> MonitoringDocs:
             for s in spec.services
             for a in s.alerts
         ),
-        prometheus_values=to_yaml(prometheus_values(spec)),
+        prometheus_values=to_yaml(prometheus_values(spec, Release.named(spec.chart.name))),
+        release_mounts=tuple(
+            (s.name, _mount(Release.in_notes(spec.chart.name), s.name))
+            for s in spec.services
+            if has_rules(s)
+        ),
     )
 
 
@@ -90,19 +99,38 @@ def _params(alert: Alert) -> tuple[str, ...]:
     return tuple(f"{name}={format_number(value)}" for name, value in alert.params.items())
 
 
-def prometheus_values(spec: ChartSpec) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Release:
+    """How a release's name and its rules ConfigMaps' names are written."""
+
+    name: str
+    configmap: Callable[[str], str]
+
+    @classmethod
+    def named(cls, name: str) -> Release:
+        """A release of this name whose chart is called the same (the README's example)."""
+        return cls(name, lambda service: rules_configmap_name(name, service))
+
+    @classmethod
+    def in_notes(cls, chart: str) -> Release:
+        """The installed release, as the install notes' template writes it."""
+        component = '{{ include "%s.componentName" (dict "root" $ "component" "%s") }}-rules'
+        return cls("{{ .Release.Name }}", lambda service: component % (chart, service))
+
+
+def _mount(release: Release, service: str) -> dict[str, Any]:
+    """The community chart's mount of a service's rules ConfigMap."""
+    return {
+        "name": release.configmap(service),
+        "mountPath": f"{RULES_MOUNT}/{release.name}/{service}",
+        "configMap": release.configmap(service),
+        "readOnly": True,
+    }
+
+
+def prometheus_values(spec: ChartSpec, release: Release) -> dict[str, Any]:
     """Values for the community prometheus chart: mount the rules ConfigMaps, scrape by job."""
-    release = spec.chart.name
-    mounts = [
-        {
-            "name": rules_configmap_name(release, s.name),
-            "mountPath": f"{RULES_MOUNT}/{release}/{s.name}",
-            "configMap": rules_configmap_name(release, s.name),
-            "readOnly": True,
-        }
-        for s in spec.services
-        if has_rules(s)
-    ]
+    mounts = [_mount(release, s.name) for s in spec.services if has_rules(s)]
     return {
         "server": {"extraConfigmapMounts": mounts},
         # The reloader sidecar watches the same directories and reloads Prometheus on change.
@@ -119,15 +147,15 @@ def prometheus_values(spec: ChartSpec) -> dict[str, Any]:
             }
         },
         # A string the community chart passes through tpl into scrape_configs.
-        "extraScrapeConfigs": textwrap.dedent(to_yaml([scrape_config(release)])),
+        "extraScrapeConfigs": textwrap.dedent(to_yaml([scrape_config(spec.chart.name)])),
     }
 
 
-def scrape_config(release: str) -> dict[str, Any]:
-    """A pod-discovery job for the release; `job` is the service, as the rules select it."""
+def scrape_config(chart: str) -> dict[str, Any]:
+    """A pod-discovery job for the chart's pods, any release; `job` is the service."""
     meta = "__meta_kubernetes_pod_"
     return {
-        "job_name": release,
+        "job_name": chart,
         # The scheduler exports its own `namespace` label; keep it, as the harness and the
         # community chart's kubernetes-pods job do.
         "honor_labels": True,
@@ -135,10 +163,10 @@ def scrape_config(release: str) -> dict[str, Any]:
         "relabel_configs": [
             {
                 "source_labels": [
-                    f"{meta}label_app_kubernetes_io_instance",
+                    f"{meta}label_app_kubernetes_io_name",
                     f"{meta}annotation_prometheus_io_scrape",
                 ],
-                "regex": f"{release};true",
+                "regex": f"{chart};true",
                 "action": "keep",
             },
             {

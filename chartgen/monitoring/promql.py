@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import promql_parser
 
@@ -11,18 +11,22 @@ from chartgen.monitoring.params import format_number
 
 #: A named parameter inside an alert expression, e.g. ``> $threshold``.
 PARAM = re.compile(r"\$([a-z][a-zA-Z0-9]*)")
-#: Series Prometheus itself writes: always there to be read, never declared by a service.
-BUILTIN_SERIES = frozenset(
+#: The label that holds a series' name: every series has it, and a selector may match on it.
+NAME_LABEL = "__name__"
+#: Series Prometheus writes for each scrape: they carry the target's labels.
+SCRAPE_SERIES = frozenset(
     {
         "up",
         "scrape_duration_seconds",
         "scrape_samples_scraped",
         "scrape_samples_post_metric_relabeling",
         "scrape_series_added",
-        "ALERTS",
-        "ALERTS_FOR_STATE",
     }
 )
+#: Series Prometheus writes for alerts: they carry each alert's labels, which vary.
+ALERT_SERIES = frozenset({"ALERTS", "ALERTS_FOR_STATE"})
+#: Series Prometheus itself writes: always there to be read, never declared by a service.
+BUILTIN_SERIES = SCRAPE_SERIES | ALERT_SERIES
 
 
 def params_used(expr: str) -> list[str]:
@@ -42,6 +46,24 @@ def duration_seconds(text: str) -> float:
     return float(promql_parser.parse_duration(text).total_seconds())
 
 
+def matchers(selector: promql_parser.VectorSelector) -> Iterator[promql_parser.Matcher]:
+    """Every matcher of a selector, those of each ``or`` alternative included."""
+    yield from selector.matchers.matchers
+    for group in selector.matchers.or_matchers:
+        yield from group
+
+
+def selector_names(selector: promql_parser.VectorSelector) -> set[str]:
+    """The metric names a selector reads: its name, and each __name__ it matches exactly."""
+    names = {selector.name} if selector.name else set()
+    names.update(
+        m.value
+        for m in matchers(selector)
+        if m.name == NAME_LABEL and m.op == promql_parser.MatchOp.Equal
+    )
+    return names
+
+
 def metric_names(expr: str | promql_parser.Expr) -> set[str]:
     """The metric names an expression, as text or parsed, reads; ValueError if it does not parse."""
     tree = promql_parser.parse(expr) if isinstance(expr, str) else expr
@@ -49,11 +71,7 @@ def metric_names(expr: str | promql_parser.Expr) -> set[str]:
 
     def visit(node: object) -> bool:
         if isinstance(node, promql_parser.VectorSelector):
-            if node.name:
-                names.add(node.name)
-            for matcher in node.matchers.matchers:
-                if matcher.name == "__name__" and str(matcher.op) == "MatchOp.Equal":
-                    names.add(matcher.value)
+            names.update(selector_names(node))
         return True
 
     promql_parser.walk(tree, visit)

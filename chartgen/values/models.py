@@ -8,12 +8,15 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from chartgen.spec.monitoring import Duration
-from chartgen.spec.probes import ExecAction, HTTPGetAction, TCPSocketAction
+from chartgen.spec.probes import ExecAction, HTTPGetAction, TCPSocketAction, one_success
 from chartgen.spec.types import (
+    DNS1123_LABEL,
     ENV_NAME,
     IMAGE_DIGEST,
     IMAGE_TAG,
@@ -26,6 +29,7 @@ from chartgen.spec.types import (
     not_latest,
     optional,
     pattern,
+    spec_error,
 )
 from chartgen.values.policy import (
     ContainerSecurityContextValues,
@@ -79,6 +83,12 @@ class ImageValues(ValuesModel):
 
     _pinned = field_validator("tag")(not_latest)
 
+    @model_validator(mode="after")
+    def _tag_or_digest(self) -> ImageValues:
+        if not self.tag and not self.digest:  # the chart's template fails on such an image
+            raise spec_error("an image needs a tag or a digest", "add tag: v1.2.3 (or a digest)")
+        return self
+
 
 class ProbeValues(ValuesModel):
     """A Kubernetes probe plus an on/off switch."""
@@ -93,6 +103,18 @@ class ProbeValues(ValuesModel):
     failureThreshold: PositiveInt = Field(description="Failures in a row that count.")
     successThreshold: PositiveInt = Field(description="Successes in a row that count.")
 
+    @model_validator(mode="after")
+    def _one_handler(self) -> ProbeValues:
+        handlers = [h for h in ("httpGet", "tcpSocket", "exec") if getattr(self, h) is not None]
+        if len(handlers) != 1:
+            raise spec_error(
+                "a probe needs exactly one of httpGet, tcpSocket or exec "
+                f"(found: {', '.join(handlers) or 'none'})",
+                "a values file merges into the spec's probe: set the handler it replaces to null "
+                "(e.g. httpGet: null beside tcpSocket: {port: http})",
+            )
+        return self
+
 
 class ProbesValues(ValuesModel):
     """The container's probes; a probe the spec does not declare is absent."""
@@ -100,6 +122,12 @@ class ProbesValues(ValuesModel):
     liveness: ProbeValues | None = Field(None, description="Restarts the container on failure.")
     readiness: ProbeValues | None = Field(None, description="Takes the pod out of its Service.")
     startup: ProbeValues | None = Field(None, description="Holds the other probes until ready.")
+
+    @field_validator("liveness", "startup")
+    @classmethod
+    def _one_success(cls, probe: ProbeValues | None, info: ValidationInfo) -> ProbeValues | None:
+        one_success(probe, info)
+        return probe
 
 
 class EnvValue(ValuesModel):
@@ -164,10 +192,20 @@ class TestsValues(ValuesModel):
     resources: ResourcesValues = Field(description="Requests and limits of the test pods.")
 
 
+#: On, off, or on when the cluster serves the prometheus-operator kind ("auto").
+OperatorSwitch = bool | Literal["auto"]
+
+
 class RuleConfigMapValues(ValuesModel):
     """Rule files as ConfigMaps, for the community prometheus chart to mount."""
 
     enabled: bool = Field(True, description="Render one rules ConfigMap per service.")
+    namespace: str = Field(
+        "",
+        pattern=optional(DNS1123_LABEL),
+        description="Namespace Prometheus runs in: the community chart mounts ConfigMaps "
+        "of its own namespace only. Empty: the release's namespace.",
+    )
     labels: Labels = Field(
         default_factory=lambda: {"prometheus_rule": "1"},
         description="Labels a rules sidecar or your extraConfigmapMounts select on.",
@@ -177,9 +215,15 @@ class RuleConfigMapValues(ValuesModel):
 class PrometheusRuleValues(ValuesModel):
     """The same rules as prometheus-operator PrometheusRule objects."""
 
-    enabled: bool = Field(False, description="Render one PrometheusRule per service.")
+    enabled: OperatorSwitch = Field(
+        "auto",
+        description="Render one PrometheusRule per service: true, false, or auto (when the "
+        "cluster serves monitoring.coreos.com/v1 PrometheusRule).",
+    )
     labels: Labels = Field(
-        default_factory=dict, description="Labels your Prometheus ruleSelector matches."
+        default_factory=dict,
+        description="Labels your Prometheus ruleSelector matches; kube-prometheus-stack's "
+        "selects release: <its release name>.",
     )
 
 
@@ -197,10 +241,16 @@ class RulesValues(ValuesModel):
 class ServiceMonitorValues(ValuesModel):
     """prometheus-operator ServiceMonitor objects for the scrape endpoints."""
 
-    enabled: bool = Field(False, description="Render one ServiceMonitor per scraped service.")
+    enabled: OperatorSwitch = Field(
+        "auto",
+        description="Render one ServiceMonitor per scraped service: true, false, or auto (when "
+        "the cluster serves monitoring.coreos.com/v1 ServiceMonitor).",
+    )
     interval: Duration = Field("30s", description="Scrape interval.")
     labels: Labels = Field(
-        default_factory=dict, description="Labels your Prometheus serviceMonitorSelector matches."
+        default_factory=dict,
+        description="Labels your Prometheus serviceMonitorSelector matches; "
+        "kube-prometheus-stack's selects release: <its release name>.",
     )
 
 

@@ -79,6 +79,18 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{/*
+"true" when an operator switch is on: true, or "auto" and the cluster serves the kind.
+Takes (dict "root" $ "switch" VALUE "kind" "monitoring.coreos.com/v1/KIND").
+*/}}
+{{- define "vaultmesh.operatorSwitch" -}}
+{{- if eq (toString .switch) "auto" }}
+{{- .root.Capabilities.APIVersions.Has .kind }}
+{{- else }}
+{{- .switch }}
+{{- end }}
+{{- end }}
+
+{{/*
 Name of a service's ServiceAccount. Takes (dict "root" $ "component" NAME).
 */}}
 {{- define "vaultmesh.serviceAccountName" -}}
