@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
@@ -28,6 +29,13 @@ values_option = partial(
     multiple=True,
     type=click.Path(dir_okay=False, path_type=Path),
 )
+
+
+def _finite(seconds: float) -> float:
+    """The number, unless NaN (which compares false with every bound, and so passes them)."""
+    if math.isnan(seconds):
+        raise click.BadParameter("nan is not a number of seconds: give one from 0.1 to 300")
+    return seconds
 
 
 class _Commands(click.Group):
@@ -263,6 +271,7 @@ def _asks_for_json(args: Sequence[str]) -> bool:
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0.1, max=300),
+    callback=lambda _ctx, _param, seconds: _finite(seconds),
     default=10.0,
     show_default=True,
     help="Seconds to wait for each answer from Prometheus.",

@@ -489,6 +489,24 @@ def test_a_url_that_is_not_prometheus_is_a_clear_error():
     )
 
 
+@pytest.mark.parametrize(
+    "url", ["http://exa mple.com:9090", "http://example.com:99999", "http://:9090", "http://x:0"]
+)
+def test_a_url_without_a_host_or_a_real_port_is_refused_before_any_request(url):
+    result = verify(url, "--retries", "0")
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        f"--prometheus-url: error: {url!r} is not an http(s) URL with a host and a port from 1 "
+        "to 65535\n"
+    )
+
+
+def test_a_timeout_of_nan_is_a_usage_error():
+    result = verify(f"http://{LOOPBACK}:9", "--timeout", "nan")
+    assert result.returncode == 2
+    assert "nan is not a number of seconds: give one from 0.1 to 300" in result.stderr
+
+
 def test_bad_values_a_bad_spec_or_no_url_are_usage_errors_with_exit_2(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("alerts:\n  TreatyRttHigh:\n    severity: page\n")

@@ -27,9 +27,18 @@ class PrometheusAPI:
         self, url: str, *, timeout: float = 10.0, retries: int = 2, backoff: float = 0.5
     ) -> None:
         parts = urllib.parse.urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:  # not a number, or past 65535
+            port_ok = False
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or not port_ok
+            or any(c.isspace() for c in url)
+        ):
             raise ChartgenError.single(
-                f"{url!r} is not an http(s) URL",
+                f"{url!r} is not an http(s) URL with a host and a port from 1 to 65535",
                 fix="pass the Prometheus base URL, e.g. http://127.0.0.1:9090",
                 where=Location("--prometheus-url"),
             )
