@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from chartgen.checks.values import check_values_text
 from chartgen.errors import ChartgenError
 from chartgen.load import load_spec, load_texts
+from chartgen.monitoring import promql
 from chartgen.pipeline import generate, generate_from_files
 from chartgen.spec import ExampleSeries
 from chartgen.write import write_chart
@@ -269,6 +270,36 @@ def test_prometheus_operator_objects_are_behind_toggles(helm, chart):
         {"port": "http", "path": "/metrics", "interval": "30s"}
     ]
     assert kinds["ServiceMonitor"]["spec"]["jobLabel"] == "app.kubernetes.io/component"
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        'api_errors_total{job="$threshold"} > $threshold',
+        "label_replace(api_errors_total, 'x', '$threshold', 'job', '.*') > $threshold",
+        'api_errors_total{job="a\\"$threshold"} > $threshold',
+    ],
+)
+def test_a_parameter_inside_quotes_is_refused(expr):
+    assert messages(with_alert(expr=expr)) == [
+        "services[0].alerts[0].expr: $threshold inside quotes: a parameter is a number, which a "
+        "string or label value cannot hold"
+    ]
+
+
+def test_a_quoted_dollar_that_is_no_parameter_and_a_parameter_after_quotes_pass():
+    loaded = load_texts(
+        [
+            (
+                "spec.yaml",
+                dump_yaml(
+                    minimal_spec(with_alert(expr='api_errors_total{job=~"a$"} > $threshold'))
+                ),
+            )
+        ]
+    )
+    assert generate(loaded.spec, loaded.sources.locate).files
+    assert promql.params_in_strings('x{a="\\\\"} > $p') == []
 
 
 def test_invalid_promql_is_refused_with_its_spec_path():

@@ -76,6 +76,16 @@ def _expr_problems(
             "declare each under 'params:' with its default value",
         )
         return
+    quoted = promql.params_in_strings(expr)
+    if quoted:
+        yield Diagnostic(
+            locate(where),
+            f"{', '.join('$' + p for p in quoted)} inside quotes: a parameter is a number, "
+            "which a string or label value cannot hold",
+            "use parameters as numbers outside quotes (x > $threshold); write label values "
+            "out in full",
+        )
+        return
     for name in sorted(set(params) - set(used)):
         yield Diagnostic(
             locate([*where[:-1], "params", name]),

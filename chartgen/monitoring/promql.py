@@ -34,6 +34,23 @@ def params_used(expr: str) -> list[str]:
     return list(dict.fromkeys(PARAM.findall(expr)))
 
 
+def params_in_strings(expr: str) -> list[str]:
+    """The parameters written inside quotes, where a number cannot stand (e.g. {x="$p"})."""
+    found, quote, index = [], "", 0
+    while index < len(expr):
+        char = expr[index]
+        if not quote:
+            quote = char if char in "\"'`" else ""
+        elif char == "\\" and quote != "`":
+            index += 1  # the escaped character
+        elif char == quote:
+            quote = ""
+        elif match := PARAM.match(expr, index):
+            found.append(match.group(1))
+        index += 1
+    return list(dict.fromkeys(found))
+
+
 def substitute(expr: str, params: Mapping[str, float | int]) -> str:
     """The expression with each ``$name`` replaced by its value."""
     return PARAM.sub(lambda m: format_number(params[m.group(1)]), expr)
