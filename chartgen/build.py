@@ -11,6 +11,7 @@ from chartgen.monitoring.docs import MonitoringDocs, monitoring_docs
 from chartgen.monitoring.params import alert_values
 from chartgen.monitoring.rules import RulesView, all_alerts, promtool_tests, rules_view
 from chartgen.monitoring.series import Series
+from chartgen.monitoring.slos import SLOView, slo_views
 from chartgen.render import environment
 from chartgen.spec import ChartMeta, ChartSpec, EgressRule, EnvVar, Port, Probe, Service
 from chartgen.spec.service import ALWAYS_WRITABLE
@@ -27,6 +28,7 @@ from chartgen.values.models import (
     ProbeValues,
     ServiceAccountValues,
     ServiceValues,
+    SLOValues,
     TestsValues,
 )
 
@@ -90,9 +92,10 @@ class ChartView:
     chart_yaml: dict[str, Any]
     services: tuple[ServiceView, ...]
     values: ChartValues
-    rule_tests: dict[str, Any] | None
+    rule_tests: dict[str, dict[str, Any]]
     docs: MonitoringDocs
     dashboards: tuple[DashboardView, ...]
+    slos: tuple[SLOView, ...]
 
 
 def build(spec: ChartSpec, known: Mapping[str, Series]) -> ChartView:
@@ -105,17 +108,28 @@ def build(spec: ChartSpec, known: Mapping[str, Series]) -> ChartView:
             "grafana": GrafanaValues(dashboards=GrafanaDashboardsValues(folder=meta.name)),
             "dashboards": {d.name: DashboardValues() for d in spec.dashboards},
         }
+    with_slos = [s for s in spec.services if s.slos]
+    slos: dict[str, Any] = {}
+    if with_slos:
+        slos = {
+            "slos": {
+                s.name: {o.name: SLOValues(objective=o.objective) for o in s.slos}
+                for s in with_slos
+            }
+        }
     values = chart_values(
         {
             "global": GlobalValues(imageRegistry=meta.imageRegistry),
             "services": {s.name: service_values(s) for s in spec.services},
             "alerts": {a.alert: alert_values(a) for a in alerts},
+            **slos,
             **grafana,
             "tests": TestsValues(image=TEST_IMAGE, resources=TEST_RESOURCES),
         },
         services={s.name: s.description for s in spec.services},
         alerts={a.alert: (a.summary, a.params) for a in alerts},
         dashboards={d.name: d.title for d in spec.dashboards} if spec.dashboards else None,
+        slos={s.name: {o.name: o.description for o in s.slos} for s in with_slos} or None,
     )
     return ChartView(
         name=meta.name,
@@ -128,6 +142,7 @@ def build(spec: ChartSpec, known: Mapping[str, Series]) -> ChartView:
         rule_tests=promtool_tests(spec),
         docs=monitoring_docs(spec),
         dashboards=dashboard_views(spec, known),
+        slos=slo_views(spec.services),
     )
 
 

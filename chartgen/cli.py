@@ -181,18 +181,19 @@ def preview(specs: tuple[Path, ...], out: Path, values_file: Path | None) -> Non
     help="Directory to write the test and its rule files to.",
 )
 def rule_tests(chart: Path, values_files: tuple[Path, ...], out: Path) -> None:
-    """Write CHART's promtool rule test beside the rule files `helm template` renders from it.
+    """Write CHART's promtool rule tests beside the rule files `helm template` renders from it.
 
-    Then `promtool test rules OUT/alerts.test.yaml` runs each alert example of the spec against
-    the rules exactly as the chart ships them with these values.
+    Then `promtool test rules OUT/*.test.yaml` runs each alert example of the spec, and each
+    SLO's simulated days, against the rules exactly as the chart ships them with these values.
     """
-    from chartgen.monitoring.ruletests import TEST_FILE, rule_test_files  # noqa: PLC0415
+    from chartgen.monitoring.ruletests import rule_test_files  # noqa: PLC0415
 
     files = rule_test_files(chart, values_files)
     out.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (out / name).write_text(text, encoding="utf-8")
-    click.echo(f"wrote {len(files)} files to {out}; run: promtool test rules {out / TEST_FILE}")
+    tests = " ".join(str(out / name) for name in files if name.endswith(".test.yaml"))
+    click.echo(f"wrote {len(files)} files to {out}; run: promtool test rules {tests}")
 
 
 @main.command()

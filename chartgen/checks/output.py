@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from chartgen.checks.names import Locate
 from chartgen.errors import ChartgenError, Diagnostic, Location
 from chartgen.monitoring import dashboards
-from chartgen.monitoring.rules import RulesView
+
+if TYPE_CHECKING:  # the rules import the serializers, which import these limits
+    from chartgen.monitoring.rules import RulesView
 
 
 def check_rule_sizes(rules: Sequence[RulesView | None], locate: Locate) -> list[Diagnostic]:
@@ -16,7 +19,8 @@ def check_rule_sizes(rules: Sequence[RulesView | None], locate: Locate) -> list[
     for index, view in enumerate(rules):
         if view is None:
             continue
-        size = len(view.recording_text.encode()) + sum(len(a.text.encode()) for a in view.alerts)
+        texts = [view.recording_text, *(a.text for a in view.alerts), *(s.text for s in view.slos)]
+        size = sum(len(text.encode()) for text in texts)
         if size > dashboards.APPLY_ANNOTATION_LIMIT:
             found.append(
                 Diagnostic(

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from chartgen import naming
 from chartgen.checks.monitoring import check_dashboards, check_monitoring
 from chartgen.checks.names import Locate, duplicate_name, first_indexes
+from chartgen.checks.slos import check_slos
 from chartgen.errors import Diagnostic
 from chartgen.monitoring.series import Series
 from chartgen.spec import ChartSpec, Probe, Service
@@ -43,7 +44,12 @@ def check_spec(spec: ChartSpec, known: Mapping[str, Series], locate: Locate) -> 
             for number, env in enumerate(service.env)
             if env.secret is not None
         )
-    return found + check_monitoring(spec, locate) + check_dashboards(spec, known, locate)
+    return [
+        *found,
+        *check_monitoring(spec, locate),
+        *check_slos(spec, locate),
+        *check_dashboards(spec, known, locate),
+    ]
 
 
 def _egress_problems(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 
@@ -27,6 +28,17 @@ SCRAPE_SERIES = frozenset(
 ALERT_SERIES = frozenset({"ALERTS", "ALERTS_FOR_STATE"})
 #: Series Prometheus itself writes: always there to be read, never declared by a service.
 BUILTIN_SERIES = SCRAPE_SERIES | ALERT_SERIES
+
+
+def label_matcher(name: str, value: str, op: str = "=") -> str:
+    """One label matcher, its value a quoted PromQL string literal."""
+    return f"{name}{op}{json.dumps(value, ensure_ascii=False)}"
+
+
+def series_text(metric: str, labels: Mapping[str, str]) -> str:
+    """A series in PromQL notation, each label value a quoted string literal."""
+    pairs = ", ".join(label_matcher(name, value) for name, value in labels.items())
+    return f"{metric}{{{pairs}}}"
 
 
 def params_used(expr: str) -> list[str]:

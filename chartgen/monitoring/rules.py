@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from chartgen.monitoring import params, promql
+from chartgen.monitoring import params, promql, slos
+from chartgen.render import ALERT_TESTS, SLO_TESTS
 from chartgen.render.serialize import helm_escape, to_yaml
-from chartgen.spec import Alert, ChartSpec, Service
+from chartgen.spec import SLO, Alert, ChartSpec, Service
 
 
 @dataclass(frozen=True)
@@ -20,13 +20,22 @@ class AlertRuleView:
 
 
 @dataclass(frozen=True)
+class SLORulesView:
+    """The rule groups of one SLO, switched on and given its objective by the values."""
+
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
 class RulesView:
-    """The rule file of one service: recording rules as fixed text, alerts switchable."""
+    """The rule file of one service: recording rules as fixed text, alerts and SLOs switchable."""
 
     service: str
     file_name: str
     recording_text: str
     alerts: tuple[AlertRuleView, ...]
+    slos: tuple[SLORulesView, ...]
 
     @property
     def group_names(self) -> tuple[str, str]:
@@ -36,7 +45,7 @@ class RulesView:
 
 def has_rules(service: Service) -> bool:
     """Whether a service ships a rule file."""
-    return bool(service.recordingRules or service.alerts)
+    return bool(service.recordingRules or service.alerts or service.slos)
 
 
 def rules_file_name(service: Service) -> str:
@@ -54,7 +63,14 @@ def rules_view(service: Service) -> RulesView | None:
     ]
     recording_text = helm_escape(to_yaml(recording)) if recording else ""
     alerts = tuple(AlertRuleView(a.alert, alert_text(a)) for a in service.alerts)
-    return RulesView(service.name, rules_file_name(service), recording_text, alerts)
+    slo_views = tuple(SLORulesView(slo.name, slo_text(service, slo)) for slo in service.slos)
+    return RulesView(service.name, rules_file_name(service), recording_text, alerts, slo_views)
+
+
+def slo_text(service: Service, slo: SLO) -> str:
+    """YAML of an SLO's rule groups (list items) whose objective comes from the values."""
+    text = helm_escape(to_yaml(slos.rule_groups(service, slo)))
+    return text.replace(slos.OBJECTIVE_SLOT, slos.OBJECTIVE_ACTION)
 
 
 def alert_text(alert: Alert) -> str:
@@ -80,8 +96,16 @@ def all_alerts(spec: ChartSpec) -> list[Alert]:
     return [alert for service in spec.services for alert in service.alerts]
 
 
-def promtool_tests(spec: ChartSpec) -> dict[str, Any] | None:
-    """A `promtool test rules` document: every alert example of the spec, against all rule files.
+#: How often the SLO tests evaluate the rules: days of 1-minute samples stay affordable, and
+#: an SLO's alerts are judged over hours, not minutes.
+SLO_EVALUATION_INTERVAL = "5m"
+
+
+def promtool_tests(spec: ChartSpec) -> dict[str, dict[str, Any]]:
+    """The chart's `promtool test rules` documents by file name, each against all rule files.
+
+    alerts.test.yaml holds every alert example of the spec; slos.test.yaml the simulated days
+    of each SLO (chartgen.monitoring.slos.simulation_tests).
 
     Each example checks the ALERTS series of its alert at its time: promtool compares only
     the labels of a series, where an alert_rule_test would compare the annotations too, and
@@ -108,12 +132,25 @@ def promtool_tests(spec: ChartSpec) -> dict[str, Any] | None:
         for alert in all_alerts(spec)
         for example in alert.examples
     ]
-    return {"rule_files": files, "evaluation_interval": "1m", "tests": tests} if tests else None
+    slo_tests = [
+        test
+        for service, slo in slos.all_slos(spec.services)
+        for test in slos.simulation_tests(service, slo)
+    ]
+    documents = {
+        ALERT_TESTS: {"rule_files": files, "evaluation_interval": "1m", "tests": tests},
+        SLO_TESTS: {
+            "rule_files": files,
+            "evaluation_interval": SLO_EVALUATION_INTERVAL,
+            "tests": slo_tests,
+        },
+    }
+    return {name: document for name, document in documents.items() if document["tests"]}
 
 
 def firing_selector(name: str) -> str:
     """PromQL selecting the ALERTS series of an alert's firing instances."""
-    return series_text("ALERTS", {"alertname": name, "alertstate": "firing"})
+    return promql.series_text("ALERTS", {"alertname": name, "alertstate": "firing"})
 
 
 def firing_series(alert: Alert, labels: dict[str, str]) -> str:
@@ -121,12 +158,4 @@ def firing_series(alert: Alert, labels: dict[str, str]) -> str:
     own = {"alertname": alert.alert, "alertstate": "firing"}
     # Prometheus sets alertname and alertstate on ALERTS over any label of those names.
     full = {"alertname": alert.alert, **labels, **alert.labels, "severity": alert.severity} | own
-    return series_text("ALERTS", full)
-
-
-def series_text(metric: str, labels: dict[str, str]) -> str:
-    """A series in PromQL notation, each label value a quoted string literal."""
-    pairs = ", ".join(
-        f"{name}={json.dumps(value, ensure_ascii=False)}" for name, value in labels.items()
-    )
-    return f"{metric}{{{pairs}}}"
+    return promql.series_text("ALERTS", full)

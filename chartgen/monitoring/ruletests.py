@@ -1,40 +1,78 @@
-"""A chart's promtool rule test with the rule files it loads, as `helm template` renders them."""
+"""A chart's promtool rule tests with the rule files they load, as `helm template` renders them."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Sequence
-from pathlib import Path, PurePosixPath
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from chartgen.errors import ChartgenError
-from chartgen.render import RULE_TESTS
+from chartgen.render import RULE_TESTS_DIR, SLO_TESTS
+from chartgen.render.serialize import to_yaml
 
 HELM_INSTALL = "install helm: https://helm.sh/docs/intro/install/"
-#: The name of the test file, in the chart and in the directory written for promtool.
-TEST_FILE = PurePosixPath(RULE_TESTS).name
+#: An SLO test's name: "slo <sloth_id> (<objective>%): what it shows".
+SLO_TEST_NAME = re.compile(r"^slo (?P<id>\S+) \((?P<objective>[^%]+)%\): ")
 
 
 def rule_test_files(chart: Path, values_files: Sequence[Path]) -> dict[str, str]:
-    """The chart's rule test and each rule file it loads, by file name, for one directory.
+    """The chart's rule tests and each rule file they load, by file name, for one directory.
 
     The rule files are the data of the ConfigMaps `helm template` renders from the chart
-    with these values files, byte for byte; the test names them in its `rule_files`.
+    with these values files, byte for byte; the tests name them in their `rule_files`. The
+    SLO tests of SLOs those values switch off are left out.
     """
-    test_path = chart / RULE_TESTS
-    if not test_path.is_file():
+    tests = sorted((chart / RULE_TESTS_DIR).glob("*.test.yaml"))
+    if not tests:
         raise ChartgenError.single(
-            f"{test_path} does not exist",
+            f"{chart / RULE_TESTS_DIR} holds no *.test.yaml",
             fix="give the directory of a chart chartgen rendered (helm package leaves it out)",
         )
-    test_text = test_path.read_text(encoding="utf-8")
-    wanted = rule_file_names(test_path, test_text)
-    manifests = helm_template(chart, values_files)
-    return {**configmap_files(manifests, wanted), TEST_FILE: test_text}
+    texts = {path.name: path.read_text(encoding="utf-8") for path in tests}
+    wanted = list(dict.fromkeys(n for p in tests for n in rule_file_names(p, texts[p.name])))
+    rule_files = configmap_files(helm_template(chart, values_files), wanted)
+    if SLO_TESTS in texts:
+        shipped = slo_objectives(rule_files.values())
+        document = _load(SLO_TESTS, texts[SLO_TESTS])
+        document["tests"] = [t for t in document["tests"] if _slo_shipped(t["name"], shipped)]
+        if document["tests"]:
+            texts[SLO_TESTS] = texts[SLO_TESTS].partition("\n")[0] + "\n" + to_yaml(document)
+        else:
+            del texts[SLO_TESTS]
+    return {**rule_files, **texts}
+
+
+def slo_objectives(rule_texts: Iterable[str]) -> dict[str, str]:
+    """The objective of each SLO the rule files ship, by sloth_id, as sloth_slo_info holds it."""
+    found = {}
+    for text in rule_texts:
+        for group in _load("a rule file", text).get("groups") or []:
+            for rule in group.get("rules") or []:
+                if rule.get("record") == "sloth_slo_info":
+                    labels = rule.get("labels", {})
+                    found[labels["sloth_id"]] = str(labels["sloth_objective"])
+    return found
+
+
+def _slo_shipped(name: str, shipped: dict[str, str]) -> bool:
+    """Whether an SLO test's SLO ships; an error if it ships with another objective."""
+    match = SLO_TEST_NAME.match(name)
+    if match is None or match["id"] not in shipped:
+        return False
+    if shipped[match["id"]] != match["objective"]:
+        raise ChartgenError.single(
+            f"the values set SLO {match['id']}'s objective to {shipped[match['id']]}%; the "
+            f"chart's simulated tests are for {match['objective']}%",
+            fix="render the chart from a spec with that objective to test it "
+            "(chartgen render --spec ...), then run rule-tests on that chart",
+        )
+    return True
 
 
 def rule_file_names(path: Path, text: str) -> list[str]:

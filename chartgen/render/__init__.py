@@ -27,9 +27,14 @@ if TYPE_CHECKING:  # the build imports the serializers of this package
 
 __all__ = ["HEADER", "environment", "render", "render_files", "template_dir", "values_table"]
 
-#: promtool's unit tests of the alerts; .helmignore keeps this directory out of the package.
+#: promtool's unit tests of the rules; .helmignore keeps this directory out of the package.
 RULE_TESTS_DIR = "rule-tests/"
-RULE_TESTS = RULE_TESTS_DIR + "alerts.test.yaml"
+#: Its test files: the alert examples, and the SLOs over simulated days.
+ALERT_TESTS, SLO_TESTS = "alerts.test.yaml", "slos.test.yaml"
+
+
+def _test_text(document: dict[str, Any]) -> str:
+    return f"# {HEADER}\n" + to_yaml(document)
 
 
 def markdown_cell(text: object) -> str:
@@ -118,9 +123,9 @@ def render_files(chart: ChartView) -> Iterator[tuple[str, str]]:
         files[f"templates/dashboards/{dashboard.name}.yaml"] = template(
             "dashboard-configmap.yaml.jinja", dashboard=dashboard
         )
-    if chart.rule_tests:
-        # promtool unit tests of the alerts; .helmignore keeps them out of the package
-        files[RULE_TESTS] = lambda: f"# {HEADER}\n" + to_yaml(chart.rule_tests)
+    for name, document in chart.rule_tests.items():
+        # promtool unit tests of the rules; .helmignore keeps them out of the package
+        files[RULE_TESTS_DIR + name] = functools.partial(_test_text, document)
     first = ("values.schema.json", "values.yaml")
     for path in (*first, *sorted(files.keys() - set(first))):
         yield path, files[path]()

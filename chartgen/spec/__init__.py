@@ -21,6 +21,7 @@ from chartgen.spec.service import (
     SecretRef,
     Service,
 )
+from chartgen.spec.slo import SLI, SLO, Counter, SLOAlert
 from chartgen.spec.types import LimitsValues, RequestsValues, ResourcesValues
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "AlertExample",
     "ChartMeta",
     "ChartSpec",
+    "Counter",
     "Dashboard",
     "EgressPort",
     "EgressRule",
@@ -47,6 +49,9 @@ __all__ = [
     "RequestsValues",
     "ResourcesValues",
     "Row",
+    "SLI",
+    "SLO",
+    "SLOAlert",
     "SecretMount",
     "SecretRef",
     "Service",

@@ -123,7 +123,8 @@ def finite(number: _Number) -> _Number:
     )
 
 
-def _alert_label(name: str) -> str:
+def alert_label(name: str) -> str:
+    """The label name, unless the alert sets a label of that name itself."""
     if name in ("severity", "alertname"):
         what = f"the alert sets {name!r} itself; a label of that name would be dropped"
         raise spec_error(what, f"remove it; the alert's {name.removesuffix('name')}: field sets it")
@@ -140,6 +141,19 @@ AlertName = Annotated[
 ]
 ParamName = Annotated[
     str, StringConstraints(pattern=PARAM_NAME), Field(description="lowerCamelCase name.")
+]
+
+
+RunbookUrl = Annotated[
+    str,
+    StringConstraints(
+        pattern=pattern(r"^https?://\S+$", "write an http:// or https:// URL without spaces")
+    ),
+    Field(description="URL of the runbook."),
+]
+AlertLabels = Annotated[
+    dict[Annotated[LabelName, AfterValidator(alert_label)], LabelValue],
+    Field(description="Labels of the alert, besides alertname and severity."),
 ]
 
 
@@ -304,11 +318,8 @@ class Alert(BaseModel):
     severity: Literal["info", "warning", "critical"]
     summary: Line = Field(min_length=1)
     description: Prose = Field(min_length=1)
-    runbook: str = Field(
-        pattern=pattern(r"^https?://\S+$", "write an http:// or https:// URL without spaces"),
-        description="URL of the runbook.",
-    )
-    labels: dict[Annotated[LabelName, AfterValidator(_alert_label)], LabelValue] = {}
+    runbook: RunbookUrl
+    labels: AlertLabels = {}
     examples: list[AlertExample] = Field(
         min_length=2, description="At least one example that fires and one that does not."
     )

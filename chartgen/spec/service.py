@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chartgen.spec.monitoring import Alert, MetricFamily, RecordingRule
 from chartgen.spec.probes import Probes
+from chartgen.spec.slo import SLO
 from chartgen.spec.types import (
     STRICT_CONFIG,
     AbsolutePath,
@@ -182,6 +183,9 @@ class Service(BaseModel):
     metrics: MetricsEndpoint | None = None
     recordingRules: list[RecordingRule] = []
     alerts: list[Alert] = []
+    slos: list[SLO] = Field(
+        [], description="Service-level objectives, with error-budget burn-rate alerts."
+    )
 
     @property
     def workload(self) -> Literal["Deployment", "StatefulSet"]:

@@ -20,7 +20,13 @@ from pydantic_core import ErrorDetails, core_schema
 from chartgen.load.diagnostics import inner_model, unknown_field_fix
 from chartgen.load.sources import HEADER
 from chartgen.render.serialize import KeyDocs
-from chartgen.values.models import AlertValues, DashboardValues, ServiceValues, Values
+from chartgen.values.models import (
+    AlertValues,
+    DashboardValues,
+    ServiceValues,
+    SLOValues,
+    Values,
+)
 from chartgen.values.types import SCHEMA_DIALECT
 
 #: Descriptions of the settings every alert has, by key.
@@ -51,7 +57,8 @@ class ChartValues:
     """The chart's default values as plain data, and the names that vary from chart to chart.
 
     services (name -> description), alerts (name -> (summary, parameters)) and dashboards
-    (name -> title; None without dashboards).
+    (name -> title; None without dashboards), slos (service -> SLO name -> description; None
+    without SLOs).
     """
 
     #: As the model dumps them (by alias, without None); shared, so read it, do not change it.
@@ -59,6 +66,7 @@ class ChartValues:
     services: dict[str, str]
     alerts: dict[str, tuple[str, dict[str, float | int]]]
     dashboards: dict[str, str] | None
+    slos: dict[str, dict[str, str]] | None = None
 
     @functools.cached_property
     def schema(self) -> dict[str, Any]:
@@ -79,23 +87,29 @@ class ChartValues:
 
     def _name_errors(self, data: dict[str, Any]) -> Iterator[ErrorDetails]:
         """Each section holds the spec's names, no other; each alert, its own parameters."""
-        if self.dashboards is None:
-            allowed = [key for key in _TOP_KEYS if key not in _DASHBOARD_SECTIONS]
-            for key in _DASHBOARD_SECTIONS:
-                if key in data:
-                    yield _error("extra_forbidden", (key,), unknown_field_fix(key, allowed))
-        else:
-            for key in _DASHBOARD_SECTIONS:
-                if key not in data:
-                    yield _error("missing", (key,), f"add {key!r}")
+        holds = {"grafana": self.dashboards, "dashboards": self.dashboards, "slos": self.slos}
+        absent = [key for key, names in holds.items() if names is None]
+        allowed = [key for key in _TOP_KEYS if key not in absent]
+        for key in holds:
+            if key in absent and key in data:
+                yield _error("extra_forbidden", (key,), unknown_field_fix(key, allowed))
+            elif key not in absent and key not in data:
+                yield _error("missing", (key,), f"add {key!r}")
         sections: dict[str, Mapping[str, object] | None] = {
             "services": self.services,
             "alerts": self.alerts,
             "dashboards": self.dashboards,
+            "slos": self.slos,
         }
         for section, names in sections.items():
             if names is not None:
                 yield from _key_errors(data.get(section), (section,), list(names), list(names))
+        for service, slos in (
+            self.slos.items() if self.slos and isinstance(data.get("slos"), dict) else ()
+        ):
+            yield from _key_errors(
+                data["slos"].get(service), ("slos", service), list(slos), list(slos)
+            )
         for name, (_, params) in (
             self.alerts.items() if isinstance(data.get("alerts"), dict) else ()
         ):
@@ -145,6 +159,15 @@ def values_docs(values: ChartValues) -> KeyDocs:
             {name: title for name, title in values.dashboards.items() if title},
             dict.fromkeys(values.dashboards, _model_docs(DashboardValues)),
         )
+    if values.slos is not None:
+        slo = _model_docs(SLOValues)
+        nested["slos"] = KeyDocs(
+            {name: f"SLOs of {name}." for name in values.slos},
+            {
+                name: KeyDocs(dict(slos), dict.fromkeys(slos, slo))
+                for name, slos in values.slos.items()
+            },
+        )
     return KeyDocs(sections.descriptions, nested)
 
 
@@ -167,10 +190,11 @@ def chart_values(
     services: dict[str, str],
     alerts: dict[str, tuple[str, dict[str, float | int]]],
     dashboards: dict[str, str] | None,
+    slos: dict[str, dict[str, str]] | None = None,
 ) -> ChartValues:
     """The chart's values: ``given`` over the defaults of the sections the spec leaves alone."""
     defaults = Values.model_validate(given).model_dump(by_alias=True, exclude_none=True)
-    return ChartValues(defaults, services, alerts, dashboards)
+    return ChartValues(defaults, services, alerts, dashboards, slos)
 
 
 class ValuesSchema(GenerateJsonSchema):
@@ -236,10 +260,25 @@ def values_schema(values: ChartValues) -> dict[str, Any]:
             "Dashboards, by name.",
             {n: _ref("DashboardValues", title) for n, title in values.dashboards.items()},
         )
+    if values.slos is None:
+        props.pop("slos")
+        defs.pop("SLOValues")
+    else:
+        for service, slos in values.slos.items():
+            defs[f"SLOs-{service}"] = _entries(
+                f"SLOs-{service}",
+                f"The SLOs of {service}, by name.",
+                {name: _ref("SLOValues", text) for name, text in slos.items()},
+            )
+        sections["slos"] = _entries(
+            "SLOs",
+            "Each service's SLOs.",
+            {service: _ref(f"SLOs-{service}") for service in values.slos},
+        )
     for key, section in sections.items():
         props[key] = _ref(section["title"], props[key]["description"])
         defs[section["title"]] = section
-    required = {*model["required"], *_DASHBOARD_SECTIONS}
+    required = {*model["required"], *_DASHBOARD_SECTIONS, "slos"}
     return {
         "$schema": SCHEMA_DIALECT,
         "$comment": HEADER,

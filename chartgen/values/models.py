@@ -14,6 +14,7 @@ from pydantic import (
 )
 
 from chartgen.spec.monitoring import Duration
+from chartgen.spec.slo import Objective
 from chartgen.spec.probes import ExecAction, HTTPGetAction, TCPSocketAction, one_success
 from chartgen.spec.types import (
     DNS1123_LABEL,
@@ -302,6 +303,13 @@ class AlertValues(ValuesModel):
     )
 
 
+class SLOValues(ValuesModel):
+    """One SLO's switch and objective, for this environment."""
+
+    enabled: bool = Field(True, description="Ship this SLO's rules and alerts.")
+    objective: Objective = Field(description="Percent of good events promised, e.g. 99.9.")
+
+
 # Services, alerts and dashboards are keyed by their spec names, which vary from chart to
 # chart: chartgen.values.chart checks those names and writes them into the schema. The
 # grafana and dashboards sections exist only when the spec has dashboards.
@@ -337,6 +345,9 @@ class Values(ValuesModel):
     )
     alerts: dict[str, AlertValues] = Field(
         description="Each alert: enabled, severity, for, and its thresholds."
+    )
+    slos: dict[str, dict[str, SLOValues]] | None = Field(
+        None, description="Each service's SLOs, by name: enabled and objective."
     )
     grafana: GrafanaValues | None = Field(None, description="Grafana dashboard sidecar.")
     dashboards: dict[str, DashboardValues] | None = Field(
