@@ -71,8 +71,9 @@ _NEWER_SCRIPTS = frozenset(
     Kirat_Rai Ol_Onal Sunuwar Todhri Tulu_Tigalari Beria_Erfe Chisoi Sidetic Tai_Yo
     Tolong_Siki""".split()
 )
-#: Groups nested deeper than this are refused; Go's regexp stops near 1000 levels of its tree.
-MAX_REGEX_DEPTH = 100
+#: Groups nested deeper than this are refused: Go's regexp stops at 1000 levels of its syntax
+#: tree, and a group may cost two (the group, and a repetition or alternation inside it).
+MAX_REGEX_DEPTH = 500
 _REGEX_FIX = "write RE2 syntax as Go reads it (no lookarounds, backreferences or possessive a++)"
 
 
