@@ -8,12 +8,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from pydantic import TypeAdapter, ValidationError
 
 from chartgen.checks.spec import check_spec
 from chartgen.errors import Location, format_loc
 from chartgen.monitoring import dialect
 from chartgen.monitoring.series import catalog
-from chartgen.spec import ChartSpec
+from chartgen.spec import ChartSpec, ExampleSeries
 
 from .conftest import find_tool
 from .specdata import minimal_service, minimal_spec
@@ -256,3 +257,49 @@ def test_what_prometheus_2_42_refuses_or_cannot_evaluate_is_refused_in_rules_and
 )
 def test_each_refusal_says_what_2_42_lacks_and_how_to_write_it(expr, what, fix):
     assert f"services[0].recordingRules[0].expr: {what} (fix: {fix})" in chartgen_problems(expr)
+
+
+@pytest.mark.parametrize(
+    ("query", "refused"),
+    [
+        ("sum(rate(x[$__rate_interval]))", False),
+        ("sum(increase(x[$__range])) / $__range_s", False),
+        ("x * $__interval_ms > ${__range_ms}", False),
+        ("x offset $__range_s", True),
+    ],
+)
+def test_grafana_macros_stand_for_durations_or_numbers_as_named(query, refused):
+    found = [p for p in chartgen_problems(query) if p.startswith("dashboards[0]")]
+    assert bool(found) == refused, found
+
+
+@pytest.mark.parametrize(
+    ("series", "refused"), [('x{"a.b"="1"}', True), ('{"x.y"}', True), ('x{a="1"}', False)]
+)
+def test_an_example_series_is_refused_exactly_when_promtool_cannot_load_it(
+    series, refused, tmp_path
+):
+    (tmp_path / "rules.yaml").write_text("groups: []\n")
+    loads = {"expr": "vector(1)", "eval_time": "1m", "exp_samples": [{"value": 1}]}
+    test = {
+        "rule_files": ["rules.yaml"],
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [{"series": series, "values": "1x5"}],
+                "promql_expr_test": [loads],
+            }
+        ],
+    }
+    (tmp_path / "test.yaml").write_text(json.dumps(test))
+    result = subprocess.run(
+        [find_tool("promtool"), "test", "rules", "test.yaml"], capture_output=True, cwd=tmp_path
+    )
+    assert (result.returncode != 0) == refused
+    try:
+        TypeAdapter(ExampleSeries).validate_python({"series": series, "values": "1x5"})
+    except ValidationError as err:
+        assert refused, err
+        assert "promtool cannot load the series" in str(err)
+    else:
+        assert not refused

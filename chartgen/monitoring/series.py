@@ -361,8 +361,10 @@ def _scalar(node: promql_parser.Expr) -> bool:
 
 
 def parsable(expr: str) -> str:
-    """A Grafana query as plain PromQL: Grafana's macros replaced by a duration."""
-    return GRAFANA_MACRO.sub("5m", expr)
+    """A Grafana query as plain PromQL: macros as 5m, or as 300 where numbers ($__range_s)."""
+    return GRAFANA_MACRO.sub(
+        lambda m: "300" if m.group(1).strip("{}").endswith(("_s", "_ms")) else "5m", expr
+    )
 
 
 def selector(series: Series, variables: Sequence[str], suffix: str = "") -> str:
