@@ -94,7 +94,7 @@ def _expr_problems(
         )
     text = promql.substitute(expr, params)
     try:
-        tree = promql_parser.parse(text)
+        tree = promql.parse(text)
     except ValueError as err:
         yield Diagnostic(locate(where), f"invalid PromQL: {err}", "fix the expression")
         return
@@ -246,7 +246,7 @@ def _query_problems(
     # Grafana sends the query to the Prometheus the chart's rules run on: the same dialect.
     text = series.parsable(expr)
     try:
-        tree = promql_parser.parse(text)
+        tree = promql.parse(text)
     except ValueError as err:
         yield where, f"invalid PromQL: {err}", "fix the expression"
         return

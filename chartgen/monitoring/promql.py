@@ -77,6 +77,18 @@ def code_only(expr: str) -> str:
     return "".join(code)
 
 
+def parse(expr: str) -> promql_parser.Expr:
+    """The expression's tree, each `raw string` read as written, as Go does; ValueError if none."""
+    text = expr
+    for start, end in reversed(list(string_spans(expr))):
+        if expr[start] == "`":
+            # promql-parser reads escapes in raw strings: hand it the same text double-quoted.
+            inner = expr[start + 1 : end - 1].replace("\\", "\\\\").replace('"', '\\"')
+            inner = inner.replace("\n", "\\n")
+            text = f'{text[:start]}"{inner}"{text[end:]}'
+    return promql_parser.parse(text)
+
+
 def params_in_strings(expr: str) -> list[str]:
     """The parameters written inside quotes, where a number cannot stand (e.g. {x="$p"})."""
     found = [
@@ -119,7 +131,7 @@ def selector_names(selector: promql_parser.VectorSelector) -> set[str]:
 
 def metric_names(expr: str | promql_parser.Expr) -> set[str]:
     """The metric names an expression, as text or parsed, reads; ValueError if it does not parse."""
-    tree = promql_parser.parse(expr) if isinstance(expr, str) else expr
+    tree = parse(expr) if isinstance(expr, str) else expr
     names: set[str] = set()
 
     def visit(node: object) -> bool:

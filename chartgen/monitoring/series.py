@@ -132,7 +132,7 @@ def _family_series(family: MetricFamily, name: str, job: str) -> Series:
 def output_labels(expr: str, known: Mapping[str, Series]) -> frozenset[str] | None:
     """The labels the result of a PromQL expression carries, None where it cannot be told."""
     try:
-        tree = promql_parser.parse(expr)
+        tree = promql.parse(expr)
     except ValueError:
         return None
     return _read(tree, known, []).labels
