@@ -18,6 +18,7 @@ from chartgen.spec import ChartSpec, ExampleSeries
 
 from .conftest import find_tool
 from .specdata import minimal_service, minimal_spec
+from .test_hostile_input import ALERT_PATH, line, refused, render, spec_with
 
 #: One argument list per 2.42 function, as an alert or a dashboard would call it.
 CALLS = {
@@ -308,3 +309,26 @@ def test_an_example_series_is_refused_exactly_when_promtool_cannot_load_it(
         assert "promtool cannot load the series" in str(err)
     else:
         assert not refused
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        'max_over_time(api_queue_depth{job="api"}[$threshold]) > 1',
+        'max_over_time(api_queue_depth{job="api"}[1h:$threshold]) > 1',
+        'api_queue_depth{job="api"} offset -$threshold > 1',
+    ],
+)
+def test_a_parameter_as_a_duration_is_refused_as_promtool_refuses_the_number_it_becomes(
+    expr, tmp_path
+):
+    number = expr.replace("$threshold", "10")
+    assert promtool_refuses(number.replace("api_queue_depth", "x"), tmp_path) != ""
+    old = 'expr: api_queue_depth{job="api"} > $threshold'
+    text = spec_with((old, f"expr: '{expr}'"))
+    stderr = refused(render(tmp_path, text), tmp_path)
+    assert stderr.startswith(
+        f"s.yaml:{line(text, expr)}: {ALERT_PATH}.expr: error: $threshold as a range or offset: "
+        "a parameter is a number, and Prometheus 2.42 reads only a duration there\n"
+        "  fix: write the duration in expr (rate(x[5m])); parameters are thresholds\n"
+    ), stderr

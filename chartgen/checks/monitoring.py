@@ -86,6 +86,15 @@ def _expr_problems(
             "out in full",
         )
         return
+    timed = dialect.params_in_durations(expr)
+    if timed:
+        yield Diagnostic(
+            locate(where),
+            f"{', '.join('$' + p for p in timed)} as a range or offset: a parameter is a number, "
+            f"and {dialect.TARGET} reads only a duration there",
+            "write the duration in expr (rate(x[5m])); parameters are thresholds",
+        )
+        return
     for name in sorted(set(params) - set(used)):
         yield Diagnostic(
             locate([*where[:-1], "params", name]),

@@ -54,6 +54,7 @@ _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 #: The text of a range or subquery in brackets, and the duration after offset.
 _BRACKETS = re.compile(r"\[([^\]]*)\]")
 _OFFSET = re.compile(r"(?i)(?<![\w:])offset\s*[-+]?\s*([0-9.][\w.]*)")
+_OFFSET_PARAM = re.compile(r"(?i)(?<![\w:])offset\s*[-+]?\s*" + promql.PARAM.pattern)
 #: A word starting with a digit: a number, or a duration where 2.42 expects a number.
 _NUMBER = re.compile(r"(?<![\w.:])[0-9][\w.]*")
 _GROUPING = re.compile(
@@ -93,6 +94,13 @@ def problems(text: str, tree: promql_parser.Expr) -> Iterator[tuple[str, str]]:
 
     promql_parser.walk(tree, visit)
     yield from dict.fromkeys(found)
+
+
+def params_in_durations(expr: str) -> list[str]:
+    """The parameters written as a range, step or offset, where 2.42 reads only a duration."""
+    code = promql.code_only(expr)
+    found = [name for match in _BRACKETS.finditer(code) for name in promql.params_used(match[1])]
+    return list(dict.fromkeys([*found, *_OFFSET_PARAM.findall(code)]))
 
 
 def regex_problem(regex: str, *, matcher: bool) -> tuple[str, str] | None:
