@@ -9,7 +9,7 @@ import promql_parser
 
 from chartgen.checks.names import Locate, duplicate_name, first_indexes
 from chartgen.errors import Diagnostic
-from chartgen.monitoring import dashboards, promql, series
+from chartgen.monitoring import dashboards, dialect, promql, series
 from chartgen.spec import Alert, ChartSpec, Dashboard, Panel, Threshold
 
 
@@ -86,17 +86,29 @@ def _expr_problems(
             "out in full",
         )
         return
+    timed = dialect.params_in_durations(expr)
+    if timed:
+        yield Diagnostic(
+            locate(where),
+            f"{', '.join('$' + p for p in timed)} as a range or offset: a parameter is a number, "
+            f"and {dialect.TARGET} reads only a duration there",
+            "write the duration in expr (rate(x[5m])); parameters are thresholds",
+        )
+        return
     for name in sorted(set(params) - set(used)):
         yield Diagnostic(
             locate([*where[:-1], "params", name]),
             f"parameter {name!r} is not used in expr",
             f"use ${name} in expr, or remove it",
         )
+    text = promql.substitute(expr, params)
     try:
-        tree = promql_parser.parse(promql.substitute(expr, params))
+        tree = promql.parse(text)
     except ValueError as err:
         yield Diagnostic(locate(where), f"invalid PromQL: {err}", "fix the expression")
         return
+    for what, fix in dialect.problems(text, tree):
+        yield Diagnostic(locate(where), what, fix)
     for name in sorted(promql.metric_names(tree) - readable.keys()):
         yield Diagnostic(locate(where), *_undeclared(name))
     for problem in series.missing_labels(tree, readable):
@@ -240,10 +252,15 @@ def _query_problems(
                 f"uses ${name}, which is not a variable of this dashboard",
                 f"add {name!r} to the dashboard's variables, or write the value",
             )
+    # Grafana sends the query to the Prometheus the chart's rules run on: the same dialect.
+    text = series.parsable(expr)
     try:
-        names = promql.metric_names(series.parsable(expr))
+        tree = promql.parse(text)
     except ValueError as err:
         yield where, f"invalid PromQL: {err}", "fix the expression"
         return
+    for what, fix in dialect.problems(text, tree):
+        yield where, what, fix
+    names = promql.metric_names(tree)
     for name in sorted(names - declared):
         yield (where, *_undeclared(name))

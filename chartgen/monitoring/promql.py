@@ -10,6 +10,16 @@ import promql_parser
 
 from chartgen.monitoring.params import format_number
 
+# Prometheus 2.42's name for double exponential smoothing, which promql-parser reads no more.
+_TYPES = promql_parser.ValueType
+promql_parser.register_extra_functions(
+    [
+        promql_parser.Function(
+            "holt_winters", [_TYPES.Matrix, _TYPES.Scalar, _TYPES.Scalar], _TYPES.Vector
+        )
+    ]
+)
+
 #: A named parameter inside an alert expression, e.g. ``> $threshold``.
 PARAM = re.compile(r"\$([a-z][a-zA-Z0-9]*)")
 #: The label that holds a series' name: every series has it, and a selector may match on it.
@@ -46,20 +56,58 @@ def params_used(expr: str) -> list[str]:
     return list(dict.fromkeys(PARAM.findall(expr)))
 
 
-def params_in_strings(expr: str) -> list[str]:
-    """The parameters written inside quotes, where a number cannot stand (e.g. {x="$p"})."""
-    found, quote, index = [], "", 0
+def literal_spans(expr: str) -> Iterator[tuple[int, int, bool]]:
+    """(start, end, is_string) of each string literal (quotes included) and # comment."""
+    quote, start, index = "", 0, 0
     while index < len(expr):
         char = expr[index]
-        if not quote:
-            quote = char if char in "\"'`" else ""
-        elif char == "\\" and quote != "`":
+        if not quote and char == "#":
+            end = expr.find("\n", index)
+            end = len(expr) if end < 0 else end
+            yield index, end, False
+            index = end
+        elif not quote and char in "\"'`":
+            quote, start = char, index
+        elif quote and char == "\\" and quote != "`":
             index += 1  # the escaped character
-        elif char == quote:
+        elif quote and char == quote:
             quote = ""
-        elif match := PARAM.match(expr, index):
-            found.append(match.group(1))
+            yield start, index + 1, True
         index += 1
+
+
+def string_spans(expr: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each string literal of an expression, its quotes included."""
+    return ((start, end) for start, end, is_string in literal_spans(expr) if is_string)
+
+
+def code_only(expr: str) -> str:
+    """The expression with each string blanked to "  " and each comment to spaces, in place."""
+    code = list(expr)
+    for start, end, is_string in literal_spans(expr):
+        code[start:end] = '"' + " " * (end - start - 2) + '"' if is_string else " " * (end - start)
+    return "".join(code)
+
+
+def parse(expr: str) -> promql_parser.Expr:
+    """The expression's tree, each `raw string` read as written, as Go does; ValueError if none."""
+    text = expr
+    for start, end in reversed(list(string_spans(expr))):
+        if expr[start] == "`":
+            # promql-parser reads escapes in raw strings: hand it the same text double-quoted.
+            inner = expr[start + 1 : end - 1].replace("\\", "\\\\").replace('"', '\\"')
+            inner = inner.replace("\n", "\\n")
+            text = f'{text[:start]}"{inner}"{text[end:]}'
+    return promql_parser.parse(text)
+
+
+def params_in_strings(expr: str) -> list[str]:
+    """The parameters written inside quotes, where a number cannot stand (e.g. {x="$p"})."""
+    found = [
+        match.group(1)
+        for start, end in string_spans(expr)
+        for match in PARAM.finditer(expr, start + 1, end - 1)
+    ]
     return list(dict.fromkeys(found))
 
 
@@ -95,7 +143,7 @@ def selector_names(selector: promql_parser.VectorSelector) -> set[str]:
 
 def metric_names(expr: str | promql_parser.Expr) -> set[str]:
     """The metric names an expression, as text or parsed, reads; ValueError if it does not parse."""
-    tree = promql_parser.parse(expr) if isinstance(expr, str) else expr
+    tree = parse(expr) if isinstance(expr, str) else expr
     names: set[str] = set()
 
     def visit(node: object) -> bool:

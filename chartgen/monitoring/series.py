@@ -132,7 +132,7 @@ def _family_series(family: MetricFamily, name: str, job: str) -> Series:
 def output_labels(expr: str, known: Mapping[str, Series]) -> frozenset[str] | None:
     """The labels the result of a PromQL expression carries, None where it cannot be told."""
     try:
-        tree = promql_parser.parse(expr)
+        tree = promql.parse(expr)
     except ValueError:
         return None
     return _read(tree, known, []).labels
@@ -361,8 +361,10 @@ def _scalar(node: promql_parser.Expr) -> bool:
 
 
 def parsable(expr: str) -> str:
-    """A Grafana query as plain PromQL: Grafana's macros replaced by a duration."""
-    return GRAFANA_MACRO.sub("5m", expr)
+    """A Grafana query as plain PromQL: macros as 5m, or as 300 where numbers ($__range_s)."""
+    return GRAFANA_MACRO.sub(
+        lambda m: "300" if m.group(1).strip("{}").endswith(("_s", "_ms")) else "5m", expr
+    )
 
 
 def selector(series: Series, variables: Sequence[str], suffix: str = "") -> str:

@@ -199,6 +199,10 @@ class RecordingRule(BaseModel):
         return data
 
 
+#: A metric name as Prometheus 2.42 reads it (recording rules add ':').
+_SERIES_NAME = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
+
+
 def _series(text: str) -> str:
     try:
         tree: object = promql_parser.parse(text)
@@ -207,6 +211,10 @@ def _series(text: str) -> str:
     if (
         not isinstance(tree, promql_parser.VectorSelector)
         or any(str(m.op) != "MatchOp.Equal" for m in tree.matchers.matchers)
+        or not all(re.match(LABEL_NAME, m.name) for m in tree.matchers.matchers)
+        or not all(
+            re.match(_SERIES_NAME, m.value) for m in tree.matchers.matchers if m.name == "__name__"
+        )
         or tree.offset is not None
         or tree.at is not None
     ):
