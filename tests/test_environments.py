@@ -37,7 +37,15 @@ def test_a_bad_values_file_is_refused_with_a_clear_message_and_the_chart_untouch
 
 
 @pytest.mark.parametrize(
-    "name", ["bad-label-key", "bad-label-value", "bad-duration", "unknown-field", "quoted-number"]
+    "name",
+    [
+        "bad-label-key",
+        "bad-label-value",
+        "bad-duration",
+        "unknown-field",
+        "quoted-number",
+        "kubernetes-objects",
+    ],
 )
 def test_helm_refuses_the_same_values_through_the_schema(helm, name):
     result = helm(

@@ -6,7 +6,7 @@ everything else is replaced, and null removes a key. The merged values must vali
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from ruamel.yaml.nodes import Node
 
 from chartgen.build import ChartView
 from chartgen.errors import ChartgenError, Diagnostic, Location, format_loc
-from chartgen.load.diagnostics import validation_diagnostics
+from chartgen.load.diagnostics import unknown_field_fix, validation_diagnostics
 from chartgen.load.sources import read_text
 from chartgen.load.yaml import SourceFile, parse_yaml
 from chartgen.spec.types import pattern_fix
@@ -80,21 +80,78 @@ def check_values_file(chart: ChartView, document: ValuesFile) -> list[Diagnostic
 
 
 def _schema_errors(chart: ChartView, data: Any, refused: list[Any]) -> list[ErrorDetails]:
-    """What the chart's own values.schema.json (helm's check) refuses where the model did not."""
+    """What the chart's own values.schema.json (helm's check) refuses where the model did not.
+
+    This is how the Kubernetes objects passed through (tolerations, affinity, NetworkPolicy
+    rules) are checked: by Kubernetes' definitions in that schema, each failed rule with its
+    fix in words (its ``$comment``).
+    """
     import jsonschema  # type: ignore[import-untyped]  # noqa: PLC0415 (only with values files)
 
     found: list[ErrorDetails] = []
     for error in jsonschema.Draft202012Validator(chart.values.schema).iter_errors(data):
         loc = tuple(error.absolute_path)
         if not any(loc[: len(r)] == r[: len(loc)] for r in refused):  # one inside the other
-            fixes = {
-                "required": "a null removes the key: set a value",
-                "pattern": pattern_fix(str(error.validator_value)),
-            }
-            msg = f"{error.message} (values.schema.json, which helm checks)"
-            ctx = {"fix": fixes.get(error.validator, "change the value to one the schema admits")}
-            found.append({"type": "schema", "loc": loc, "msg": msg, "input": None, "ctx": ctx})
+            found.extend(_schema_error(error, loc, chart.values.defaults))
     return found
+
+
+def _schema_error(error: Any, loc: tuple[Any, ...], defaults: Any) -> Iterator[ErrorDetails]:
+    """One schema error as the model's errors read: located, what in words, and its fix."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    rule = schema.get("$comment")
+    if error.validator == "additionalProperties":  # one error per unknown key, at the key
+        allowed = list(schema.get("properties", {}))
+        for key in sorted(set(error.instance) - set(allowed)):
+            fix = unknown_field_fix(key, allowed)
+            yield _detail("extra_forbidden", (*loc, key), "Extra inputs are not permitted", fix)
+        return
+    message = _MESSAGES.get(str(error.validator))
+    msg = message(error) if message else str(error.message)
+    if error.validator == "required":
+        missing = next(key for key in error.validator_value if key not in error.instance)
+        if _holds(defaults, (*loc, missing)):
+            rule = "a null removes the key: set a value"
+        fix = rule or f"add {missing!r}"
+    elif error.validator == "pattern":
+        fix = rule or pattern_fix(str(error.validator_value))
+    else:
+        fix = rule or "change the value to one the schema admits"
+    yield _detail("schema", loc, f"{msg} (values.schema.json, which helm checks)", fix)
+
+
+def _named(values: list[Any]) -> str:
+    """The values of an enum that mean something ("" and null mean "not set")."""
+    return ", ".join(str(value) for value in values if value not in ("", None))
+
+
+#: What failed, in words, for the schema keywords whose own message reads as Python.
+_MESSAGES: dict[str, Callable[[Any], str]] = {
+    "enum": lambda e: (
+        f"{e.instance!r} is not one of {_named(e.validator_value)}"
+        if _named(e.validator_value)
+        else "must be empty"
+    ),
+    "const": lambda e: f"{e.instance!r} where {e.validator_value} is needed",
+    "minProperties": lambda e: f"sets {', '.join(map(str, e.instance)) or 'nothing'}",
+    "maxProperties": lambda e: f"sets {', '.join(map(str, e.instance))}",
+}
+
+
+def _detail(kind: str, loc: tuple[Any, ...], msg: str, fix: str) -> ErrorDetails:
+    return {"type": kind, "loc": loc, "msg": msg, "input": None, "ctx": {"fix": fix}}
+
+
+def _holds(data: Any, loc: tuple[Any, ...]) -> bool:
+    """Whether ``data`` has a value at ``loc``."""
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return False
+    return True
 
 
 def _drifting_services(chart: ChartView, source: SourceFile) -> Iterator[Diagnostic]:

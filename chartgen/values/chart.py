@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails, core_schema
 from chartgen.load.diagnostics import inner_model, unknown_field_fix
 from chartgen.load.sources import HEADER
 from chartgen.render.serialize import KeyDocs
+from chartgen.values.kubernetes import with_kubernetes_definitions
 from chartgen.values.models import (
     AlertValues,
     DashboardValues,
@@ -220,9 +221,13 @@ def values_schema(values: ChartValues) -> dict[str, Any]:
     """values.schema.json: the model's schema, with the spec's names as properties of their own.
 
     Each mapping keyed by spec names becomes an object of exactly those names; each alert
-    gets a definition titled with its name that lists its parameters, all required.
+    gets a definition titled with its name that lists its parameters, all required. The
+    Kubernetes objects passed through (tolerations, affinity, NetworkPolicy rules) get
+    Kubernetes' own definitions, under their Kubernetes names.
     """
-    model = Values.model_json_schema(by_alias=True, schema_generator=ValuesSchema)
+    model = with_kubernetes_definitions(
+        Values.model_json_schema(by_alias=True, schema_generator=ValuesSchema)
+    )
     defs, props = dict(model["$defs"]), dict(model["properties"])
     alert = defs.pop("AlertValues")
     alert_refs = {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import (
     BaseModel,
@@ -32,6 +32,7 @@ from chartgen.spec.types import (
     pattern,
     spec_error,
 )
+from chartgen.values.kubernetes import Affinity, Toleration
 from chartgen.values.policy import (
     ContainerSecurityContextValues,
     NetworkPolicyValues,
@@ -179,8 +180,12 @@ class ServiceValues(ValuesModel):
         default_factory=ServiceNetworkPolicyValues, description="This service's NetworkPolicy."
     )
     nodeSelector: dict[str, str] = Field(default_factory=dict, description="Node selector.")
-    tolerations: list[dict[str, Any]] = Field(default_factory=list, description="Tolerations.")
-    affinity: dict[str, Any] = Field(default_factory=dict, description="Affinity rules.")
+    tolerations: list[Toleration] = Field(
+        default_factory=list, description="Tolerations, as Kubernetes writes them."
+    )
+    affinity: Affinity = Field(
+        default_factory=dict, description="Affinity rules, as Kubernetes writes them."
+    )
 
 
 class TestsValues(ValuesModel):

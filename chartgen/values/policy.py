@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import (
     Field,
@@ -10,6 +10,7 @@ from pydantic import (
 )
 
 from chartgen.spec.types import Cidr, PositiveInt, narrower_blocks
+from chartgen.values.kubernetes import EgressRule, IngressRule
 from chartgen.values.types import ValuesModel
 
 
@@ -149,10 +150,10 @@ class ServiceNetworkPolicyValues(ValuesModel):
         default_factory=lambda: [NetworkPolicyPeer(podSelector=LabelSelector())],
         description="Sources admitted on the service ports; the default: pods of the namespace.",
     )
-    extraIngress: list[dict[str, Any]] = Field(
+    extraIngress: list[IngressRule] = Field(
         default_factory=list, description="More ingress rules, as Kubernetes writes them."
     )
-    extraEgress: list[dict[str, Any]] = Field(
+    extraEgress: list[EgressRule] = Field(
         default_factory=list, description="More egress rules, as Kubernetes writes them."
     )
 
