@@ -116,6 +116,7 @@ def build(spec: ChartSpec, known: Mapping[str, Series]) -> ChartView:
         services={s.name: s.description for s in spec.services},
         alerts={a.alert: (a.summary, a.params) for a in alerts},
         dashboards={d.name: d.title for d in spec.dashboards} if spec.dashboards else None,
+        ports={s.name: {p.name: p.port for p in s.ports} for s in spec.services},
     )
     return ChartView(
         name=meta.name,

@@ -5,21 +5,66 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import (
+    ConfigDict,
     Field,
     model_validator,
 )
 
-from chartgen.spec.types import Cidr, PositiveInt, narrower_blocks
-from chartgen.values.types import ValuesModel
+from chartgen.spec.types import Cidr, PositiveInt, narrower_blocks, pattern, spec_error
+from chartgen.values.types import Labels, LabelValue, QualifiedName, ValuesModel
+
+#: A profile file under the kubelet's seccomp directory: a relative path without '..'.
+LOCALHOST_PROFILE = pattern(
+    r"^[A-Za-z0-9._@+-]+(/[A-Za-z0-9._@+-]+)*$",
+    "write a path relative to the kubelet's seccomp directory (e.g. profiles/audit.json)",
+)
 
 
 class SeccompProfileValues(ValuesModel):
-    """The seccomp profile of the pods."""
+    """The seccomp profile of the pods: a Localhost profile names its file, no other does."""
+
+    # Kubernetes' own rule, for helm: localhostProfile is set exactly when type is Localhost.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"type": {"const": "Localhost"}}},
+            "then": {"required": ["localhostProfile"]},
+            "else": {"not": {"required": ["localhostProfile"]}},
+        }
+    )
 
     type: Literal["RuntimeDefault", "Localhost"] = Field(
         "RuntimeDefault", description="RuntimeDefault, or Localhost with localhostProfile."
     )
-    localhostProfile: str | None = None
+    localhostProfile: str | None = Field(
+        None,
+        pattern=LOCALHOST_PROFILE,
+        max_length=4096,
+        description="The profile file, relative to the kubelet's seccomp directory; only with "
+        "type Localhost.",
+    )
+
+    @model_validator(mode="after")
+    def _profile_with_localhost(self) -> SeccompProfileValues:
+        localhost = self.type == "Localhost"
+        if localhost and self.localhostProfile is None:
+            raise spec_error(
+                "a Localhost seccomp profile needs localhostProfile: Kubernetes refuses it "
+                "without one",
+                "add localhostProfile: <file under the kubelet's seccomp directory> "
+                "(e.g. profiles/audit.json), or use type: RuntimeDefault",
+            )
+        if not localhost and self.localhostProfile is not None:
+            raise spec_error(
+                f"localhostProfile is set with type {self.type}: Kubernetes refuses it",
+                "use type: Localhost with it, or remove localhostProfile",
+            )
+        if self.localhostProfile is not None and ".." in self.localhostProfile.split("/"):
+            raise spec_error(
+                f"localhostProfile {self.localhostProfile!r} has a '..' segment: Kubernetes "
+                "refuses a path leaving the seccomp directory",
+                "write the path without '..'",
+            )
+        return self
 
 
 class PodSecurityContextValues(ValuesModel):
@@ -59,15 +104,15 @@ class ContainerSecurityContextValues(ValuesModel):
 class LabelSelectorRequirement(ValuesModel):
     """One matchExpressions entry of a label selector."""
 
-    key: str = Field(min_length=1)
+    key: QualifiedName
     operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
-    values: list[str] | None = None
+    values: list[LabelValue] | None = None
 
 
 class LabelSelector(ValuesModel):
     """A Kubernetes label selector; empty selects everything."""
 
-    matchLabels: dict[str, str] = Field(default_factory=dict)
+    matchLabels: Labels = Field(default_factory=dict)
     matchExpressions: list[LabelSelectorRequirement] | None = None
 
 
@@ -168,7 +213,9 @@ class TopologySpreadValues(ValuesModel):
     """Spread of each service's pods across nodes."""
 
     enabled: bool = Field(True, description="Render topologySpreadConstraints.")
-    topologyKey: str = Field("kubernetes.io/hostname", min_length=1, description="Node label.")
+    topologyKey: QualifiedName = Field(
+        "kubernetes.io/hostname", description="Node label (a label key) to spread over."
+    )
     maxSkew: PositiveInt = Field(1, description="Largest allowed difference in pods per node.")
     whenUnsatisfiable: Literal["ScheduleAnyway", "DoNotSchedule"] = Field(
         "ScheduleAnyway", description="DoNotSchedule makes the spread a hard rule."
