@@ -21,6 +21,12 @@ CHART_LABELS = (
     "app.kubernetes.io/component",
     "chartgen.io/headless",
 )
+#: The chart's labels its selectors match pods on.
+SELECTOR_LABELS = (
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/component",
+)
 
 
 def component_name(fullname: str, service: str) -> str:

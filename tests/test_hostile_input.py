@@ -13,6 +13,7 @@ from pathlib import Path
 
 import kubernetes_validate
 import pytest
+import yaml
 from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml.constructor import DuplicateKeyError
 
@@ -647,9 +648,32 @@ def test_a_pod_label_repeating_a_common_label_renders_a_key_twice(helm, default_
         "template", "vm", default_chart, "-f", BAD_VALUES / "pod-label-repeats-common-label.yaml"
     )
     assert result.returncode == 0, result.stderr
-    # kubectl and helm install read manifests as go-yaml does: a key twice is an error
+    # kustomize and Flux's helm-controller refuse it (helm and kubectl keep the last value)
     with pytest.raises(DuplicateKeyError, match='found duplicate key "team"'):
         load_all(result.stdout)
+
+
+def test_a_common_label_the_chart_sets_breaks_the_workloads_selector(helm, default_chart, tmp_path):
+    values = tmp_path / "v.yaml"
+    values.write_text("commonLabels:\n  app.kubernetes.io/name: other\n")
+    result = helm("template", "vm", default_chart, "--skip-schema-validation", "-f", values)
+    assert result.returncode == 0, result.stderr
+    with pytest.raises(
+        DuplicateKeyError, match=re.escape('duplicate key "app.kubernetes.io/name"')
+    ):
+        load_all(result.stdout)
+    # helm and kubectl keep the last value: the pods leave their own workload's selector,
+    # which Kubernetes refuses (a Deployment's selector must match its template's labels)
+    workloads = [
+        d
+        for d in yaml.safe_load_all(result.stdout)
+        if d and d["kind"] in ("Deployment", "StatefulSet")
+    ]
+    assert len(workloads) == 3
+    for workload in workloads:
+        selector = workload["spec"]["selector"]["matchLabels"]
+        labels = workload["spec"]["template"]["metadata"]["labels"]
+        assert selector["app.kubernetes.io/name"] != labels["app.kubernetes.io/name"] == "other"
 
 
 def test_a_fullname_override_past_the_room_gives_services_one_name(helm, default_chart):

@@ -90,6 +90,8 @@ def _schema_errors(chart: ChartView, data: Any, refused: list[Any]) -> list[Erro
             fixes = {
                 "required": "a null removes the key: set a value",
                 "pattern": pattern_fix(str(error.validator_value)),
+                "enum": f"use one of: {', '.join(map(str, error.validator_value))}",
+                "maxLength": f"shorten it to at most {error.validator_value} characters",
             }
             msg = f"{error.message} (values.schema.json, which helm checks)"
             ctx = {"fix": fixes.get(error.validator, "change the value to one the schema admits")}

@@ -20,10 +20,9 @@ from pydantic_core import ErrorDetails, core_schema
 from chartgen import naming
 from chartgen.load.diagnostics import inner_model, unknown_field_fix
 from chartgen.load.sources import HEADER
-from chartgen.naming import CHART_LABELS
 from chartgen.render.serialize import KeyDocs
 from chartgen.values.models import AlertValues, DashboardValues, ServiceValues, Values
-from chartgen.values.types import SCHEMA_DIALECT
+from chartgen.values.types import SCHEMA_DIALECT, TWICE
 
 PROBE_KINDS = ("liveness", "readiness", "startup")
 PROBE_HANDLERS = ("httpGet", "tcpSocket")
@@ -198,18 +197,10 @@ def _repeated_label_errors(values: Values) -> Iterator[ErrorDetails]:
     for loc, keys in sets:
         for key in keys:
             where = loc if loc[-1] == "label" else (*loc, key)
-            if key in CHART_LABELS:
+            if key in values.commonLabels:
                 yield _problem(
                     where,
-                    f"the chart sets the label {key!r} itself: the object would hold it twice, "
-                    "which Kubernetes refuses",
-                    "use another label key",
-                )
-            elif key in values.commonLabels:
-                yield _problem(
-                    where,
-                    f"commonLabels sets {key!r} too: the object would hold the label twice, "
-                    "which Kubernetes refuses",
+                    f"commonLabels sets the label {key!r} too: {TWICE}",
                     "set it in one place: remove it here or from commonLabels",
                 )
 

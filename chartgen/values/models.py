@@ -13,7 +13,6 @@ from pydantic import (
     model_validator,
 )
 
-from chartgen.naming import CHART_LABELS
 from chartgen.spec.monitoring import Duration
 from chartgen.spec.probes import ExecAction, HTTPGetAction, TCPSocketAction, one_success
 from chartgen.spec.types import (
@@ -47,6 +46,7 @@ from chartgen.values.types import (
     LABEL_KEY_PATTERN,
     LABEL_VALUE_PATTERN,
     Annotations,
+    ExtraLabelKey,
     ExtraLabels,
     Labels,
     LocalObjectReference,
@@ -279,10 +279,8 @@ class GrafanaDashboardsValues(ValuesModel):
     """How the Grafana dashboard sidecar finds the dashboard ConfigMaps."""
 
     enabled: bool = Field(True, description="Render the dashboard ConfigMaps.")
-    label: str = Field(
+    label: ExtraLabelKey = Field(
         "grafana_dashboard",
-        pattern=LABEL_KEY_PATTERN,
-        json_schema_extra={"not": {"enum": list(CHART_LABELS)}},
         description="Label the sidecar selects on (its sidecar.dashboards.label); not one the "
         "chart sets itself.",
     )

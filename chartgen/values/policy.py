@@ -39,6 +39,7 @@ class SeccompProfileValues(ValuesModel):
         None,
         pattern=LOCALHOST_PROFILE,
         max_length=4096,
+        json_schema_extra={"not": {"pattern": r"(^|/)\.\.(/|$)"}},
         description="The profile file, relative to the kubelet's seccomp directory; only with "
         "type Localhost.",
     )

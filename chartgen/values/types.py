@@ -14,7 +14,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from chartgen.naming import CHART_LABELS
+from chartgen.naming import CHART_LABELS, SELECTOR_LABELS
 from chartgen.spec.monitoring import finite
 from chartgen.spec.types import DNS1123_SUBDOMAIN, pattern, spec_error
 
@@ -121,24 +121,41 @@ Labels = Annotated[
 ]
 
 
+#: What a label key written twice in one object does.
+TWICE = "objects would hold it twice, which kustomize and Flux refuse (helm keeps the last)"
+
+
 def _not_the_charts(key: str) -> str:
     """Refuse a label the chart sets itself: the object would hold the key twice."""
     if key in CHART_LABELS:
+        selects = (
+            "; on pods, their workload's selector would no longer match them, which Kubernetes "
+            "refuses"
+            if key in SELECTOR_LABELS
+            else ""
+        )
         raise spec_error(
-            f"the chart sets the label {key!r} itself: the object would hold it twice, "
-            "which Kubernetes refuses",
+            f"the chart sets the label {key!r} itself: {TWICE}{selects}",
             f"remove it (or use a key of your own, e.g. example.com/{key.rpartition('/')[2]})",
         )
     return key
 
 
+_EXTRA_KEY_SCHEMA = {**QUALIFIED_NAME_SCHEMA, "not": {"enum": list(CHART_LABELS)}}
+#: A label key set beside the chart's own labels: not one of them.
+ExtraLabelKey = Annotated[
+    str,
+    AfterValidator(_label_key),
+    AfterValidator(_not_the_charts),
+    WithJsonSchema({"type": "string", **_EXTRA_KEY_SCHEMA}),
+]
 #: Labels added beside the chart's own, which they may not repeat.
 ExtraLabels = Annotated[
-    dict[Annotated[QualifiedName, AfterValidator(_not_the_charts)], LabelValue],
+    dict[ExtraLabelKey, LabelValue],
     WithJsonSchema(
         {
             "type": "object",
-            "propertyNames": {**QUALIFIED_NAME_SCHEMA, "not": {"enum": list(CHART_LABELS)}},
+            "propertyNames": _EXTRA_KEY_SCHEMA,
             "additionalProperties": {"type": "string", "pattern": LABEL_VALUE_PATTERN},
         }
     ),
