@@ -603,6 +603,10 @@ NEAREST_VALID = {
         "networkPolicy:\n  prometheus:\n    namespaceSelector:\n      matchExpressions:\n"
         "        - {key: example.com/team, operator: In, values: [obs, '']}\n"
     ),
+    "selector-in-without-values": (
+        "networkPolicy:\n  prometheus:\n    namespaceSelector:\n      matchExpressions:\n"
+        "        - {key: example.com/team, operator: Exists}\n"
+    ),
     "bad-service-account-name": "services:\n  treaty:\n    serviceAccount:\n      name: a.treaty\n",
     "bad-fullname-override": "fullnameOverride: x-y\n",
     "bad-name-override": "nameOverride: vault-mesh\n",

@@ -103,11 +103,35 @@ class ContainerSecurityContextValues(ValuesModel):
 
 
 class LabelSelectorRequirement(ValuesModel):
-    """One matchExpressions entry of a label selector."""
+    """One matchExpressions entry of a label selector: In and NotIn list values, the others none."""
+
+    # Kubernetes' own rule, for helm.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"operator": {"enum": ["In", "NotIn"]}}},
+            "then": {"required": ["values"], "properties": {"values": {"minItems": 1}}},
+            "else": {"properties": {"values": {"maxItems": 0}}},
+        }
+    )
 
     key: QualifiedName
     operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
     values: list[LabelValue] | None = None
+
+    @model_validator(mode="after")
+    def _values_with_in(self) -> LabelSelectorRequirement:
+        listed = bool(self.values)
+        if self.operator in ("In", "NotIn") and not listed:
+            raise spec_error(
+                f"operator {self.operator} needs values: Kubernetes refuses it without",
+                "list the label values to match (values: [a, b]), or use operator: Exists",
+            )
+        if self.operator in ("Exists", "DoesNotExist") and listed:
+            raise spec_error(
+                f"operator {self.operator} takes no values: Kubernetes refuses them",
+                "remove values, or use operator: In",
+            )
+        return self
 
 
 class LabelSelector(ValuesModel):
