@@ -24,6 +24,7 @@ from chartgen.load.sources import read_text
 from chartgen.load.yaml import parse_yaml
 from chartgen.spec import ExampleSeries
 from chartgen.spec.types import EnvName, PortName, SecretKey
+from chartgen.values.types import LabelValue, QualifiedName
 
 from .conftest import find_tool
 from .rulefiles import rule_files, write_rule_files
@@ -472,18 +473,43 @@ def is_config_map_key(name: str) -> bool:
     )
 
 
+def is_dns1123_subdomain(name: str) -> bool:
+    """Kubernetes' IsDNS1123Subdomain."""
+    label = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+    return len(name) <= 253 and re.fullmatch(rf"{label}(\.{label})*", name) is not None
+
+
+def is_qualified_name(name: str) -> bool:
+    """Kubernetes' IsQualifiedName: label and annotation keys, topology keys."""
+    parts = name.split("/")
+    if len(parts) > 2 or (len(parts) == 2 and not is_dns1123_subdomain(parts[0])):
+        return False
+    return len(parts[-1]) <= 63 and re.fullmatch(QUALIFIED, parts[-1]) is not None
+
+
+def is_label_value(name: str) -> bool:
+    """Kubernetes' IsValidLabelValue."""
+    return len(name) <= 63 and re.fullmatch(f"({QUALIFIED})?", name) is not None
+
+
+QUALIFIED = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+
+
 @pytest.mark.parametrize(
     ("kind", "rule", "alphabet", "longest"),
     [
         (PortName, is_port_name, "a1-", 7),
         (EnvName, is_env_var_name, "a1._-Z", 5),
         (SecretKey, is_config_map_key, "a1._-Z", 5),
+        (QualifiedName, is_qualified_name, "a1._-Z/", 5),
+        (LabelValue, is_label_value, "a1._-Z ", 5),
     ],
-    ids=["port name", "env var name", "secret key"],
+    ids=["port name", "env var name", "secret key", "label key", "label value"],
 )
 def test_names_are_accepted_exactly_when_kubernetes_accepts_them(kind, rule, alphabet, longest):
     adapter = TypeAdapter(kind)
     names = ["a" * 15, "a" * 16, "a-" * 7 + "a", "a" * 253, "a" * 254]
+    names += ["a" * 63, "a" * 64, "a" * 253 + "/a", "a" * 254 + "/a", "a/" + "a" * 64, "/a"]
     names += [
         "".join(p) for n in range(1, longest + 1) for p in itertools.product(alphabet, repeat=n)
     ]
