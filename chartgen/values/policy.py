@@ -13,11 +13,14 @@ from pydantic import (
 from chartgen.spec.types import Cidr, PositiveInt, narrower_blocks, pattern, spec_error
 from chartgen.values.types import Labels, LabelValue, QualifiedName, ValuesModel
 
-#: A profile file under the kubelet's seccomp directory: a relative path without '..'.
+#: A profile file under the kubelet's seccomp directory: a relative path.
 LOCALHOST_PROFILE = pattern(
     r"^[A-Za-z0-9._@+-]+(/[A-Za-z0-9._@+-]+)*$",
     "write a path relative to the kubelet's seccomp directory (e.g. profiles/audit.json)",
 )
+
+#: What the profile path may not hold: a '..' segment, which would leave the directory.
+DOT_DOT_SEGMENT = pattern(r"(^|/)\.\.(/|$)", "write the path without '..' segments")
 
 
 class SeccompProfileValues(ValuesModel):
@@ -39,7 +42,7 @@ class SeccompProfileValues(ValuesModel):
         None,
         pattern=LOCALHOST_PROFILE,
         max_length=4096,
-        json_schema_extra={"not": {"pattern": r"(^|/)\.\.(/|$)"}},
+        json_schema_extra={"not": {"pattern": DOT_DOT_SEGMENT}},
         description="The profile file, relative to the kubelet's seccomp directory; only with "
         "type Localhost.",
     )
