@@ -130,6 +130,7 @@ def build(spec: ChartSpec, known: Mapping[str, Series]) -> ChartView:
         alerts={a.alert: (a.summary, a.params) for a in alerts},
         dashboards={d.name: d.title for d in spec.dashboards} if spec.dashboards else None,
         slos={s.name: {o.name: o.description for o in s.slos} for s in with_slos} or None,
+        ports={s.name: {p.name: p.port for p in s.ports} for s in spec.services},
     )
     return ChartView(
         name=meta.name,

@@ -9,6 +9,24 @@ STATEFULSET_NAME_LIMIT = 52
 HEADLESS_SUFFIX = "-headless"
 TEST_SUFFIX = "-test"
 RULES_SUFFIX = "-rules"
+#: The labels the chart's templates set on objects themselves (``labels``, ``componentLabels``,
+#: the headless Service): values may not add them again.
+CHART_LABELS = (
+    "helm.sh/chart",
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/version",
+    "app.kubernetes.io/managed-by",
+    "app.kubernetes.io/part-of",
+    "app.kubernetes.io/component",
+    "chartgen.io/headless",
+)
+#: The chart's labels its selectors match pods on.
+SELECTOR_LABELS = (
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/component",
+)
 
 
 def component_name(fullname: str, service: str) -> str:

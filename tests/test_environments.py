@@ -58,7 +58,7 @@ def test_helm_refuses_the_same_values_through_the_schema(helm, name):
 def test_good_labels_pass_both_checks(default_render, helm, tmp_path):
     text = (
         "commonLabels:\n  example.com/team: payments\n  tier: backend_1\n  empty: ''\n"
-        "services:\n  treaty:\n    podLabels: {app.kubernetes.io/part-of: vaultmesh}\n"
+        "services:\n  treaty:\n    podLabels: {example.com/squad: ledger}\n"
     )
     assert check_values_text(default_render.chart, "labels.yaml", text) == []
     values = tmp_path / "labels.yaml"

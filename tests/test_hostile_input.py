@@ -11,15 +11,20 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import kubernetes_validate
 import pytest
+import yaml
 from pydantic import TypeAdapter, ValidationError
+from ruamel.yaml.constructor import DuplicateKeyError
 
+from chartgen.checks.values import check_values_text
 from chartgen.errors import ChartgenError, Location
 from chartgen.load import load_texts
 from chartgen.load.sources import read_text
 from chartgen.load.yaml import parse_yaml
 from chartgen.spec import ExampleSeries
 from chartgen.spec.types import EnvName, PortName, SecretKey
+from chartgen.values.types import LabelValue, QualifiedName
 
 from .conftest import find_tool
 from .rulefiles import rule_files, write_rule_files
@@ -468,18 +473,43 @@ def is_config_map_key(name: str) -> bool:
     )
 
 
+def is_dns1123_subdomain(name: str) -> bool:
+    """Kubernetes' IsDNS1123Subdomain."""
+    label = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+    return len(name) <= 253 and re.fullmatch(rf"{label}(\.{label})*", name) is not None
+
+
+def is_qualified_name(name: str) -> bool:
+    """Kubernetes' IsQualifiedName: label and annotation keys, topology keys."""
+    parts = name.split("/")
+    if len(parts) > 2 or (len(parts) == 2 and not is_dns1123_subdomain(parts[0])):
+        return False
+    return len(parts[-1]) <= 63 and re.fullmatch(QUALIFIED, parts[-1]) is not None
+
+
+def is_label_value(name: str) -> bool:
+    """Kubernetes' IsValidLabelValue."""
+    return len(name) <= 63 and re.fullmatch(f"({QUALIFIED})?", name) is not None
+
+
+QUALIFIED = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+
+
 @pytest.mark.parametrize(
     ("kind", "rule", "alphabet", "longest"),
     [
         (PortName, is_port_name, "a1-", 7),
         (EnvName, is_env_var_name, "a1._-Z", 5),
         (SecretKey, is_config_map_key, "a1._-Z", 5),
+        (QualifiedName, is_qualified_name, "a1._-Z/", 5),
+        (LabelValue, is_label_value, "a1._-Z ", 5),
     ],
-    ids=["port name", "env var name", "secret key"],
+    ids=["port name", "env var name", "secret key", "label key", "label value"],
 )
 def test_names_are_accepted_exactly_when_kubernetes_accepts_them(kind, rule, alphabet, longest):
     adapter = TypeAdapter(kind)
     names = ["a" * 15, "a" * 16, "a-" * 7 + "a", "a" * 253, "a" * 254]
+    names += ["a" * 63, "a" * 64, "a" * 253 + "/a", "a" * 254 + "/a", "a/" + "a" * 64, "/a"]
     names += [
         "".join(p) for n in range(1, longest + 1) for p in itertools.product(alphabet, repeat=n)
     ]
@@ -585,3 +615,139 @@ def test_a_values_image_needs_a_tag_or_a_digest_as_the_chart_does(helm, tmp_path
     result = helm("template", "demo", chart, "-f", tmp_path / "v.yaml")
     assert result.returncode == 0, result.stderr
     assert f'image: "registry.example.com/team/api@{SHA}"' in result.stdout
+
+
+# Values Kubernetes (or helm) refuses: each bad file in bad_values/ (its located message and
+# fix are in test_environments' snapshots), and the nearest values everything accepts.
+BAD_VALUES = Path(__file__).parent / "bad_values"
+NEAREST_VALID = {
+    "bad-annotation-key": (
+        "services:\n  treaty:\n    podAnnotations:\n      example.com/owned-by: a b\n"
+    ),
+    "bad-node-selector": "services:\n  treaty:\n    nodeSelector:\n      disk_type: ssd\n",
+    "bad-selector-key": (
+        "networkPolicy:\n  prometheus:\n    namespaceSelector:\n      matchExpressions:\n"
+        "        - {key: example.com/team, operator: In, values: [obs, '']}\n"
+    ),
+    "selector-in-without-values": (
+        "networkPolicy:\n  prometheus:\n    namespaceSelector:\n      matchExpressions:\n"
+        "        - {key: example.com/team, operator: Exists}\n"
+    ),
+    "bad-service-account-name": "services:\n  treaty:\n    serviceAccount:\n      name: a.treaty\n",
+    "bad-fullname-override": "fullnameOverride: x-y\n",
+    "bad-name-override": "nameOverride: vault-mesh\n",
+    "long-fullname-override": f"fullnameOverride: {'a' * 41}\n",
+    "bad-topology-key": "topologySpread:\n  topologyKey: topology.kubernetes.io/zone\n",
+    "localhost-seccomp-without-profile": (
+        "podSecurityContext:\n  seccompProfile:\n    type: Localhost\n"
+        "    localhostProfile: profiles/audit.json\n"
+    ),
+    "seccomp-profile-without-localhost": (
+        "podSecurityContext:\n  seccompProfile:\n    type: RuntimeDefault\n"
+    ),
+    "common-label-overrides-chart": "commonLabels:\n  example.com/part-of: aurora\n",
+    "pod-label-repeats-common-label": (
+        "commonLabels:\n  team: payments\n"
+        "services:\n  treaty:\n    podLabels:\n      squad: billing\n"
+    ),
+    "registry-with-scheme": (
+        "services:\n  treaty:\n    image:\n      registry: registry.example.com:5000/mirror\n"
+    ),
+    "probe-port-undeclared": (
+        "services:\n  treaty:\n    probes:\n      readiness:\n"
+        "        httpGet:\n          port: 8080\n"
+    ),
+}
+#: Rules across two keys that JSON Schema cannot say: helm renders them, Kubernetes refuses.
+CHARTGEN_ONLY = {"pod-label-repeats-common-label"}
+
+
+@pytest.mark.parametrize("name", sorted(NEAREST_VALID.keys() - CHARTGEN_ONLY))
+def test_helm_refuses_through_the_schema_what_kubernetes_would_refuse(helm, default_chart, name):
+    bad = BAD_VALUES / f"{name}.yaml"
+    for command in (("template", "vm", default_chart), ("lint", "--strict", default_chart)):
+        result = helm(*command, "-f", bad)
+        assert result.returncode != 0, (command, result.stdout)
+        assert "values don't meet the specifications of the schema" in result.stdout + (
+            result.stderr
+        )
+
+
+def test_a_pod_label_repeating_a_common_label_renders_a_key_twice(helm, default_chart):
+    result = helm(
+        "template", "vm", default_chart, "-f", BAD_VALUES / "pod-label-repeats-common-label.yaml"
+    )
+    assert result.returncode == 0, result.stderr
+    # kustomize and Flux's helm-controller refuse it (helm and kubectl keep the last value)
+    with pytest.raises(DuplicateKeyError, match='found duplicate key "team"'):
+        load_all(result.stdout)
+
+
+def test_a_common_label_the_chart_sets_breaks_the_workloads_selector(helm, default_chart, tmp_path):
+    values = tmp_path / "v.yaml"
+    values.write_text("commonLabels:\n  app.kubernetes.io/name: other\n")
+    result = helm("template", "vm", default_chart, "--skip-schema-validation", "-f", values)
+    assert result.returncode == 0, result.stderr
+    with pytest.raises(
+        DuplicateKeyError, match=re.escape('duplicate key "app.kubernetes.io/name"')
+    ):
+        load_all(result.stdout)
+    # helm and kubectl keep the last value: the pods leave their own workload's selector,
+    # which Kubernetes refuses (a Deployment's selector must match its template's labels)
+    workloads = [
+        d
+        for d in yaml.safe_load_all(result.stdout)
+        if d and d["kind"] in ("Deployment", "StatefulSet")
+    ]
+    assert len(workloads) == 3
+    for workload in workloads:
+        selector = workload["spec"]["selector"]["matchLabels"]
+        labels = workload["spec"]["template"]["metadata"]["labels"]
+        assert selector["app.kubernetes.io/name"] != labels["app.kubernetes.io/name"] == "other"
+
+
+def test_a_fullname_override_past_the_room_gives_services_one_name(helm, default_chart):
+    result = helm(
+        "template",
+        "vm",
+        default_chart,
+        "--skip-schema-validation",
+        "-f",
+        BAD_VALUES / "long-fullname-override.yaml",
+    )
+    assert result.returncode == 0, result.stderr
+    workloads = [d for d in load_all(result.stdout) if d["kind"] in ("Deployment", "StatefulSet")]
+    names = {d["metadata"]["name"] for d in workloads}
+    assert len(workloads) == 3 and len(names) == 1  # the chart cut all three to 63 characters
+
+
+@pytest.mark.parametrize("name", sorted(NEAREST_VALID))
+def test_the_nearest_valid_values_pass_chartgen_helm_and_kubernetes(
+    helm, default_chart, default_render, name, tmp_path
+):
+    text = NEAREST_VALID[name]
+    assert check_values_text(default_render.chart, "v.yaml", text) == []
+    values = tmp_path / "v.yaml"
+    values.write_text(text)
+    assert helm("lint", "--strict", default_chart, "-f", values).returncode == 0
+    result = helm("template", "vm", default_chart, "-f", values)
+    assert result.returncode == 0, result.stderr
+    for doc in load_all(result.stdout):  # no key twice, and Kubernetes' schema holds
+        kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
+
+
+@pytest.mark.parametrize("key", ["fullnameOverride", "nameOverride"])
+def test_a_name_override_may_be_as_long_as_every_object_name_allows(
+    helm, default_chart, default_render, key, tmp_path
+):
+    room = default_render.chart.values.name_room()
+    assert default_render.chart.values.schema["properties"][key]["maxLength"] == room
+    values = tmp_path / "v.yaml"
+    for length, ok in ((room, True), (room + 1, False)):
+        text = f"{key}: {'a' * length}\n"
+        values.write_text(text)
+        problems = check_values_text(default_render.chart, "v.yaml", text)
+        assert (problems == []) == ok, problems
+        assert (helm("template", "vm", default_chart, "-f", values).returncode == 0) == ok
+    [problem] = problems
+    assert problem.fix == f"shorten {key} to at most {room} characters"

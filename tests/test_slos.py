@@ -93,9 +93,7 @@ def vaultmesh_spec(**changes: object) -> ChartSpec:
     spec = load_texts(read_spec_texts([])).spec
     treaty = next(s for s in spec.services if s.name == "treaty")
     slo = treaty.slos[0].model_copy(update=changes)
-    services = [
-        s.model_copy(update={"slos": [slo]}) if s is treaty else s for s in spec.services
-    ]
+    services = [s.model_copy(update={"slos": [slo]}) if s is treaty else s for s in spec.services]
     return spec.model_copy(update={"services": services})
 
 
@@ -104,14 +102,17 @@ def slo_test_document(spec: ChartSpec, service: str, kinds: tuple[str, ...]) -> 
     document = generate(spec).files[f"rule-tests/{'slos.test.yaml'}"]
     loaded = load_all(document)[0]
     loaded["tests"] = [
-        t for t in loaded["tests"] if f"slo {service}-" in t["name"] and any(k in t["name"] for k in kinds)
+        t
+        for t in loaded["tests"]
+        if f"slo {service}-" in t["name"] and any(k in t["name"] for k in kinds)
     ]
     return loaded
 
 
 def test_vaultmesh_ships_three_slos_with_their_alerts(default_render):
     assert [
-        (v.service, v.name, v.objective, v.period, list(v.alerts)) for v in default_render.chart.slos
+        (v.service, v.name, v.objective, v.period, list(v.alerts))
+        for v in default_render.chart.slos
     ] == [tuple(slo) for slo in VAULTMESH_SLOS]
 
 
@@ -124,9 +125,7 @@ def test_each_slo_ships_sloths_groups_records_and_labels(helm, default_chart):
         assert [r["record"] for r in sli] == [f"slo:sli_error:ratio_rate{w}" for w in windows]
         # Each window's rule carries the ids and its window; the period's, Sloth's average of
         # the 5m ratios, takes the ids from the 5m rule it reads.
-        assert [r["labels"] for r in sli[:-1]] == [
-            {**ids, "sloth_window": w} for w in SLI_WINDOWS
-        ]
+        assert [r["labels"] for r in sli[:-1]] == [{**ids, "sloth_window": w} for w in SLI_WINDOWS]
         assert sli[-1]["labels"] == {"sloth_window": period}
         assert "sum_over_time(slo:sli_error:ratio_rate5m{" in sli[-1]["expr"]
         meta = groups[f"sloth-slo-meta-recordings-{service}-{name}"]
@@ -221,7 +220,7 @@ def test_sloths_nan_on_a_quiet_service_fails_the_no_events_case(helm, default_ch
     tests = load_all((default_chart / "rule-tests" / "slos.test.yaml").read_text())[0]
     quiet = [t for t in tests["tests"] if "treaty" in t["name"] and "no events" in t["name"]]
     output = run_tests(tmp_path, files, {**tests, "tests": quiet})
-    assert "got: {__name__=\"slo:sli_error:ratio_rate5m\"" in output
+    assert 'got: {__name__="slo:sli_error:ratio_rate5m"' in output
     assert "NaN" in output
 
 
@@ -235,7 +234,8 @@ def test_an_objective_set_per_environment_reaches_the_rules_and_their_tests(helm
     values.write_text("slos:\n  treaty:\n    routing-success:\n      objective: 99.5\n")
     files = helm_rules(helm, chart, "-f", values)
     [info] = [
-        r for r in slo_groups(files)["sloth-slo-meta-recordings-treaty-routing-success"]
+        r
+        for r in slo_groups(files)["sloth-slo-meta-recordings-treaty-routing-success"]
         if r["record"] == "sloth_slo_info"
     ]
     assert info["labels"]["sloth_objective"] == "99.5"
@@ -255,16 +255,21 @@ def chartgen_cli(cwd: Path, *args: str | Path) -> subprocess.CompletedProcess[st
 
 def test_rule_tests_leave_out_the_slos_an_environment_switches_off(helm, default_chart, tmp_path):
     result = chartgen_cli(
-        tmp_path, "rule-tests", default_chart, "--values", ROOT / "values" / "staging.yaml",
-        "--out", "out",
+        tmp_path,
+        "rule-tests",
+        default_chart,
+        "--values",
+        ROOT / "values" / "staging.yaml",
+        "--out",
+        "out",
     )
     assert result.returncode == 0, result.stderr
-    names = [t["name"] for t in load_all((tmp_path / "out" / "slos.test.yaml").read_text())[0]["tests"]]
+    names = [
+        t["name"] for t in load_all((tmp_path / "out" / "slos.test.yaml").read_text())[0]["tests"]
+    ]
     assert len(names) == 8
     assert not any("scheduler" in name for name in names)
-    groups = slo_groups(
-        {p.name: p.read_text() for p in (tmp_path / "out").glob("*.rules.yaml")}
-    )
+    groups = slo_groups({p.name: p.read_text() for p in (tmp_path / "out").glob("*.rules.yaml")})
     assert not any("scheduler" in name for name in groups)
 
 
@@ -335,7 +340,12 @@ def render_spec(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
     ("old", "new", "where", "what"),
     [
         ("objective: 99.9", "objective: 100", "services[0].slos[0].objective", "between 0 and 100"),
-        ("objective: 99.9", "objective: 99.9\n        period: 14d", "services[0].slos[0].period", "'30d'"),
+        (
+            "objective: 99.9",
+            "objective: 99.9\n        period: 14d",
+            "services[0].slos[0].period",
+            "'30d'",
+        ),
         (
             "errors: {metric: api_errors_total}",
             "errors: {metric: api_errors_totl}",
@@ -380,7 +390,7 @@ def test_a_bad_slo_is_refused_where_it_is_written(tmp_path, old, new, where, wha
     result = render_spec(tmp_path, BASE.replace(old, new, 1))
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
-    assert f"s.yaml:" in result.stderr and where in result.stderr, result.stderr
+    assert "s.yaml:" in result.stderr and where in result.stderr, result.stderr
     assert what in result.stderr, result.stderr
     assert "\n  fix: " in result.stderr
     assert not (tmp_path / "out").exists()
@@ -396,7 +406,8 @@ def test_a_latency_slo_matches_its_bound_as_go_and_python_clients_write_it(helm,
     assert render_spec(tmp_path, text).returncode == 0
     files = helm_rules(helm, tmp_path / "out")
     [sli] = [
-        r for r in slo_groups(files)["sloth-slo-sli-recordings-api-availability"]
+        r
+        for r in slo_groups(files)["sloth-slo-sli-recordings-api-availability"]
         if r["record"] == "slo:sli_error:ratio_rate5m"
     ]
     assert 'api_duration_seconds_bucket{job="api", le=~"1|1\\\\.0"}' in sli["expr"]
@@ -418,7 +429,8 @@ def test_a_latency_slo_matches_its_bound_as_go_and_python_clients_write_it(helm,
                     "promql_expr_test": [
                         {
                             # 10% of requests slower than 1s, in per mille
-                            "expr": 'round(1000 * slo:sli_error:ratio_rate5m{sloth_id="api-availability"})',
+                            "expr": "round(1000 * slo:sli_error:ratio_rate5m"
+                            '{sloth_id="api-availability"})',
                             "eval_time": "30m",
                             "exp_samples": [
                                 {

@@ -69,12 +69,17 @@ def _sli_problems(service: Service, slo: SLO) -> Iterator[Problem]:
             counter: Counter | None = getattr(sli.events, role)
             if counter is not None:
                 yield from _family_problems(
-                    families, counter.metric, counter.matchers, "counter", ("events", role)
+                    families, counter.metric, counter.matchers, kind="counter", at=("events", role)
                 )
     elif sli.latency is not None:
         latency = sli.latency
         yield from _family_problems(
-            families, latency.histogram, latency.matchers, "histogram", ("latency",), "histogram"
+            families,
+            latency.histogram,
+            latency.matchers,
+            kind="histogram",
+            at=("latency",),
+            key="histogram",
         )
     elif sli.availability is not None:
         for label in sli.availability.matchers:
@@ -90,6 +95,7 @@ def _family_problems(
     families: dict[str, MetricFamily],
     name: str,
     matchers: dict[str, str],
+    *,
     kind: str,
     at: tuple[str, ...],
     key: str = "metric",

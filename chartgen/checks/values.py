@@ -115,6 +115,8 @@ def _schema_error(error: Any, loc: tuple[Any, ...], defaults: Any) -> Iterator[E
         fix = rule or f"add {missing!r}"
     elif error.validator == "pattern":
         fix = rule or pattern_fix(str(error.validator_value))
+    elif error.validator == "maxLength":
+        fix = rule or f"shorten it to at most {error.validator_value} characters"
     else:
         fix = rule or "change the value to one the schema admits"
     yield _detail("schema", loc, f"{msg} (values.schema.json, which helm checks)", fix)

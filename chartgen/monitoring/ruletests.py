@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any

@@ -53,7 +53,7 @@ class BurnWindow:
 
     def factor(self, period: str) -> Fraction:
         """The burn rate of this condition: budget share x period / long window."""
-        return self.budget_percent / 100 * _seconds(period) / _seconds(self.long)
+        return self.budget_percent / 100 * int(_seconds(period)) / int(_seconds(self.long))
 
 
 @dataclass(frozen=True)
@@ -111,11 +111,7 @@ def alert_name(service: Service, slo: SLO, kind: str) -> str:
 
 def alerts(service: Service, slo: SLO) -> list[tuple[str, SLOAlert]]:
     """The kinds and settings of the SLO's enabled alerts, page first."""
-    return [
-        (kind, alert)
-        for kind in SEVERITIES
-        if (alert := getattr(slo.alerting, kind)).enabled
-    ]
+    return [(kind, alert) for kind in SEVERITIES if (alert := getattr(slo.alerting, kind)).enabled]
 
 
 def selector(metric: str, job: str, matchers: dict[str, str], *extra: str) -> str:
@@ -179,11 +175,13 @@ def rule_groups(service: Service, slo: SLO) -> list[dict[str, Any]]:
                 f"sum_over_time({fast}[{window}])\n/ ignoring ({WINDOW_LABEL})\n"
                 f"count_over_time({fast}[{window}])"
             )
-            labels = {WINDOW_LABEL: window}
+            labels: dict[str, str] = {WINDOW_LABEL: window}
         else:
             expr = sli_error_expr(service, slo, window)
             labels = {**ids, WINDOW_LABEL: window}
-        sli_rules.append({"record": SLI_RECORD.format(window=window), "expr": expr, "labels": labels})
+        sli_rules.append(
+            {"record": SLI_RECORD.format(window=window), "expr": expr, "labels": labels}
+        )
     budget = f"(1 - {OBJECTIVE_SLOT} / 100)"
     on = f"/ on({', '.join(ID_LABELS)}) group_left\nslo:error_budget:ratio{own}"
     meta = [
@@ -285,7 +283,7 @@ def _objective(objective: float | int) -> Fraction:
 def simulated_series(
     service: Service, slo: SLO, burn: Fraction, objective: float | int
 ) -> list[dict[str, str]]:
-    """promtool input series in which the SLI's errors burn ``burn`` error budgets (0: no events)."""
+    """Promtool input series whose SLI errors burn ``burn`` error budgets (0: no events)."""
     minutes = SIMULATED_DAYS * 24 * 60
     error_share = burn * (1 - _objective(objective) / 100)
     sli, job = slo.sli, service.name
@@ -319,7 +317,7 @@ def simulated_series(
 
 
 def simulation_tests(service: Service, slo: SLO) -> list[dict[str, Any]]:
-    """promtool tests of the SLO's rules over simulated days, at the spec's objective.
+    """Promtool tests of the SLO's rules over simulated days, at the spec's objective.
 
     Burning 20 budgets pages within the hour; a rate between the ticket and page rates tickets
     and never pages; half a budget never alerts; no events never alert, and leave every SLO
@@ -395,12 +393,19 @@ def simulation_tests(service: Service, slo: SLO) -> list[dict[str, Any]]:
         look(
             promql.series_text(SLI_RECORD.format(window=w), ids),
             end,
-            [{"labels": promql.series_text(SLI_RECORD.format(window=w), {**ids, WINDOW_LABEL: w}), "value": 0}],
+            [
+                {
+                    "labels": promql.series_text(
+                        SLI_RECORD.format(window=w), {**ids, WINDOW_LABEL: w}
+                    ),
+                    "value": 0,
+                }
+            ],
         )
         for w in sli_windows(slo)
     ]
-    short = {WINDOW_LABEL: WINDOWS[slo.period].page[0].short}
-    period = {WINDOW_LABEL: slo.period}
+    short: dict[str, str] = {WINDOW_LABEL: WINDOWS[slo.period].page[0].short}
+    period: dict[str, str] = {WINDOW_LABEL: slo.period}
     # (value, labels beyond the ids): the burn rates keep the window of the SLI they divide.
     values: dict[str, tuple[float, dict[str, str]]] = {
         "slo:objective:ratio": (float(objective) / 100, {}),
@@ -446,7 +451,9 @@ def indicator(service: Service, slo: SLO) -> str:
     if sli.availability is not None:
         return f"share of scrapes of {service.name}'s targets that failed (1 - up)"
     if sli.latency is not None:
-        return f"share of {sli.latency.histogram} observations above {format_number(sli.latency.le)}"
+        return (
+            f"share of {sli.latency.histogram} observations above {format_number(sli.latency.le)}"
+        )
     assert sli.events is not None
     events = sli.events
     if events.errors is not None:

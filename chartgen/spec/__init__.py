@@ -25,6 +25,8 @@ from chartgen.spec.slo import SLI, SLO, Counter, SLOAlert
 from chartgen.spec.types import LimitsValues, RequestsValues, ResourcesValues
 
 __all__ = [
+    "SLI",
+    "SLO",
     "Alert",
     "AlertExample",
     "ChartMeta",
@@ -49,8 +51,6 @@ __all__ = [
     "RequestsValues",
     "ResourcesValues",
     "Row",
-    "SLI",
-    "SLO",
     "SLOAlert",
     "SecretMount",
     "SecretRef",

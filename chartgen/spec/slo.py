@@ -14,7 +14,14 @@ from pydantic import (
     model_validator,
 )
 
-from chartgen.spec.monitoring import AlertLabels, AlertName, LabelName, LabelValue, MetricName, RunbookUrl
+from chartgen.spec.monitoring import (
+    AlertLabels,
+    AlertName,
+    LabelName,
+    LabelValue,
+    MetricName,
+    RunbookUrl,
+)
 from chartgen.spec.types import DNS1123_LABEL, STRICT_CONFIG, Line, Prose, exactly_one, spec_error
 
 #: Periods with alert windows: Sloth's catalog (the SRE workbook's 30 and 28 days, its 7 days).

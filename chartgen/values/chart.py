@@ -9,7 +9,7 @@ properties of their own in the schema, so that helm refuses an unknown name too.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import ErrorDetails, core_schema
 
+from chartgen import naming
 from chartgen.load.diagnostics import inner_model, unknown_field_fix
 from chartgen.load.sources import HEADER
 from chartgen.render.serialize import KeyDocs
@@ -28,7 +29,16 @@ from chartgen.values.models import (
     SLOValues,
     Values,
 )
-from chartgen.values.types import SCHEMA_DIALECT
+from chartgen.values.types import SCHEMA_DIALECT, TWICE
+
+PROBE_KINDS = ("liveness", "readiness", "startup")
+PROBE_HANDLERS = ("httpGet", "tcpSocket")
+#: What a probe that always fails does to the pod.
+PROBE_FAILS = {
+    "liveness": "the kubelet restarts the container again and again",
+    "readiness": "the pod never gets ready",
+    "startup": "the kubelet restarts the container before it ever starts",
+}
 
 #: Descriptions of the settings every alert has, by key.
 ALERT_SETTINGS = {
@@ -57,9 +67,9 @@ _TOP_KEYS = [info.alias or name for name, info in Values.model_fields.items()]
 class ChartValues:
     """The chart's default values as plain data, and the names that vary from chart to chart.
 
-    services (name -> description), alerts (name -> (summary, parameters)) and dashboards
-    (name -> title; None without dashboards), slos (service -> SLO name -> description; None
-    without SLOs).
+    services (name -> description), alerts (name -> (summary, parameters)), dashboards
+    (name -> title; None without dashboards), each service's container ports (name ->
+    number) and slos (service -> SLO name -> description; None without SLOs).
     """
 
     #: As the model dumps them (by alias, without None); shared, so read it, do not change it.
@@ -67,6 +77,7 @@ class ChartValues:
     services: dict[str, str]
     alerts: dict[str, tuple[str, dict[str, float | int]]]
     dashboards: dict[str, str] | None
+    ports: dict[str, dict[str, int]]
     slos: dict[str, dict[str, str]] | None = None
 
     @functools.cached_property
@@ -79,8 +90,8 @@ class ChartValues:
         names = list(self._name_errors(data))
         unknown = [error["loc"] for error in names if error["type"] == "extra_forbidden"]
         try:
-            Values.model_validate(data, strict=True)
-            found: list[ErrorDetails] = []
+            values = Values.model_validate(data, strict=True)
+            found: list[ErrorDetails] = [] if names else list(self._chart_errors(values))
         except ValidationError as err:
             found = [e for e in err.errors() if not any(e["loc"][: len(u)] == u for u in unknown)]
         order = {key: index for index, key in enumerate(_TOP_KEYS)}
@@ -118,6 +129,99 @@ class ChartValues:
             yield from _key_errors(
                 data["alerts"].get(name), ("alerts", name), allowed, list(params)
             )
+
+    def _chart_errors(self, values: Values) -> Iterator[ErrorDetails]:
+        """What valid values still get wrong in this chart: ports, name lengths, label keys."""
+        for name, service in values.services.items():
+            yield from _probe_port_errors(name, service, self.ports[name])
+        for key in ("fullnameOverride", "nameOverride"):
+            if override := getattr(values, key):
+                yield from _name_length_errors(key, override, self.generated_names(override))
+        yield from _repeated_label_errors(values)
+
+    def generated_names(self, fullname: str) -> list[tuple[str, int, str]]:
+        """(name, limit, kind) of each object name the chart builds from ``fullname``."""
+        names = [n for service in self.services for n in naming.generated_names(fullname, service)]
+        names += [
+            (f"{fullname}-dashboard-{d}", naming.NAME_LIMIT, "dashboard ConfigMap")
+            for d in self.dashboards or ()
+        ]
+        return names
+
+    def name_room(self) -> int:
+        """The longest name override whose object names all fit Kubernetes' limits."""
+        return min(limit - (len(name) - 1) for name, limit, _ in self.generated_names("x"))
+
+
+def _probe_port_errors(
+    name: str, service: ServiceValues, ports: dict[str, int]
+) -> Iterator[ErrorDetails]:
+    """A probe must check one of the service's container ports, by name or number."""
+    declared = ", ".join(f"{port} ({number})" for port, number in ports.items())
+    for kind in PROBE_KINDS:
+        probe = getattr(service.probes, kind)
+        for handler in PROBE_HANDLERS:
+            check = getattr(probe, handler, None)
+            if check is not None and check.port not in (*ports, *ports.values()):
+                yield _problem(
+                    ("services", name, "probes", kind, handler, "port"),
+                    f"the {kind} probe checks port {check.port!r}, which is not a container "
+                    f"port of {name}: the probe fails, and {PROBE_FAILS[kind]}",
+                    f"use one of its ports: {declared}",
+                )
+
+
+def _name_length_errors(
+    key: str, override: str, names: list[tuple[str, int, str]]
+) -> Iterator[ErrorDetails]:
+    """Every object name the chart builds from a name override fits Kubernetes' limits."""
+    too_long = [
+        (limit - (len(name) - len(override)), name, limit, kind)
+        for name, limit, kind in names
+        if len(name) > limit
+    ]
+    if too_long:
+        room, name, limit, kind = min(too_long)
+        release = " (with a release named after it)" if key == "nameOverride" else ""
+        why = (
+            f"the chart cuts names at {naming.NAME_LIMIT} characters, and different objects "
+            "would share a name"
+            if any(len(n) > naming.NAME_LIMIT for _, n, _, _ in too_long)
+            else "Kubernetes refuses a longer one"
+        )
+        yield _problem(
+            (key,),
+            f"the {kind} name {name!r}{release} has {len(name)} characters, over {limit}: {why}",
+            f"shorten {key} to at most {room} characters",
+        )
+
+
+def _repeated_label_errors(values: Values) -> Iterator[ErrorDetails]:
+    """A label set added beside commonLabels may not repeat one of its keys."""
+    sets: list[tuple[tuple[str | int, ...], Iterable[str]]] = [
+        (("services", name, "podLabels"), service.podLabels)
+        for name, service in values.services.items()
+    ]
+    sets += [
+        (("rules", "configMap", "labels"), values.rules.configMap.labels),
+        (("rules", "prometheusRule", "labels"), values.rules.prometheusRule.labels),
+        (("serviceMonitor", "labels"), values.serviceMonitor.labels),
+    ]
+    if values.grafana is not None:
+        sets.append((("grafana", "dashboards", "label"), [values.grafana.dashboards.label]))
+    for loc, keys in sets:
+        for key in keys:
+            where = loc if loc[-1] == "label" else (*loc, key)
+            if key in values.commonLabels:
+                yield _problem(
+                    where,
+                    f"commonLabels sets the label {key!r} too: {TWICE}",
+                    "set it in one place: remove it here or from commonLabels",
+                )
+
+
+def _problem(loc: tuple[str | int, ...], what: str, fix: str) -> ErrorDetails:
+    return {"type": "spec", "loc": loc, "msg": what, "input": None, "ctx": {"fix": fix}}
 
 
 def _key_errors(
@@ -188,14 +292,16 @@ def _model_docs(model: type[BaseModel]) -> KeyDocs:
 
 def chart_values(
     given: dict[str, Any],
+    *,
     services: dict[str, str],
     alerts: dict[str, tuple[str, dict[str, float | int]]],
     dashboards: dict[str, str] | None,
+    ports: dict[str, dict[str, int]],
     slos: dict[str, dict[str, str]] | None = None,
 ) -> ChartValues:
     """The chart's values: ``given`` over the defaults of the sections the spec leaves alone."""
     defaults = Values.model_validate(given).model_dump(by_alias=True, exclude_none=True)
-    return ChartValues(defaults, services, alerts, dashboards, slos)
+    return ChartValues(defaults, services, alerts, dashboards, ports, slos)
 
 
 class ValuesSchema(GenerateJsonSchema):
@@ -243,7 +349,7 @@ def values_schema(values: ChartValues) -> dict[str, Any]:
             "Services",
             "One entry per service of the spec.",
             {
-                n: _ref("ServiceValues", service_description(n, d))
+                n: _ref("ServiceValues", service_description(n, d)) | _probe_ports(values.ports[n])
                 for n, d in values.services.items()
             },
         ),
@@ -283,6 +389,8 @@ def values_schema(values: ChartValues) -> dict[str, Any]:
     for key, section in sections.items():
         props[key] = _ref(section["title"], props[key]["description"])
         defs[section["title"]] = section
+    for key in ("nameOverride", "fullnameOverride"):
+        props[key] = props[key] | {"maxLength": values.name_room()}
     required = {*model["required"], *_DASHBOARD_SECTIONS, "slos"}
     return {
         "$schema": SCHEMA_DIALECT,
@@ -292,6 +400,13 @@ def values_schema(values: ChartValues) -> dict[str, Any]:
         "properties": props,
         "required": [key for key in props if key in required],
     }
+
+
+def _probe_ports(ports: dict[str, int]) -> dict[str, Any]:
+    """The schema of a service's probes that only admits its container ports."""
+    handler = {"properties": {"port": {"enum": [*ports, *ports.values()]}}}
+    probe = {"properties": dict.fromkeys(PROBE_HANDLERS, handler)}
+    return {"properties": {"probes": {"properties": dict.fromkeys(PROBE_KINDS, probe)}}}
 
 
 def _ref(definition: str, description: str | None = None) -> dict[str, str]:

@@ -14,14 +14,17 @@ from pydantic import (
 )
 
 from chartgen.spec.monitoring import Duration
-from chartgen.spec.slo import Objective
 from chartgen.spec.probes import ExecAction, HTTPGetAction, TCPSocketAction, one_success
+from chartgen.spec.slo import Objective
 from chartgen.spec.types import (
+    DNS1035_LABEL,
     DNS1123_LABEL,
+    DNS1123_SUBDOMAIN,
     ENV_NAME,
     IMAGE_DIGEST,
     IMAGE_TAG,
     PATTERN_FIXES,
+    REGISTRY,
     ImageRepository,
     PositiveInt,
     Replicas,
@@ -43,6 +46,10 @@ from chartgen.values.policy import (
 )
 from chartgen.values.types import (
     LABEL_KEY_PATTERN,
+    LABEL_VALUE_PATTERN,
+    Annotations,
+    ExtraLabelKey,
+    ExtraLabels,
     Labels,
     LocalObjectReference,
     ParamValue,
@@ -56,7 +63,9 @@ class GlobalValues(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     imageRegistry: str = Field(
-        description="Registry of every image that does not set its own image.registry."
+        pattern=optional(REGISTRY),
+        max_length=255,
+        description="Registry of every image that does not set its own image.registry.",
     )
     imagePullSecrets: list[LocalObjectReference] = Field(
         default_factory=list, description="Existing Secrets used to pull images, by name."
@@ -66,7 +75,12 @@ class GlobalValues(BaseModel):
 class ImageValues(ValuesModel):
     """Where a container image comes from."""
 
-    registry: str = Field("", description="Registry; empty uses global.imageRegistry.")
+    registry: str = Field(
+        "",
+        pattern=optional(REGISTRY),
+        max_length=255,
+        description="Registry host[:port][/path], no scheme; empty uses global.imageRegistry.",
+    )
     repository: ImageRepository = Field(description="Image path inside the registry.")
     tag: str = Field(
         "",
@@ -143,8 +157,13 @@ class ServiceAccountValues(ValuesModel):
     """The service's ServiceAccount."""
 
     create: bool = Field(True, description="Create a ServiceAccount for this service.")
-    name: str = Field("", description="Name to use; empty derives it from the release.")
-    annotations: dict[str, str] = Field(default_factory=dict, description="Annotations.")
+    name: str = Field(
+        "",
+        pattern=optional(DNS1123_SUBDOMAIN),
+        max_length=253,
+        description="Name to use (a DNS-1123 subdomain); empty derives it from the release.",
+    )
+    annotations: Annotations = Field(default_factory=dict, description="Annotations.")
     automount: bool = Field(
         False, description="Mount the API token into the pods (the spec's default)."
     )
@@ -171,15 +190,17 @@ class ServiceValues(ValuesModel):
         default_factory=list, description="Extra plain environment variables."
     )
     metrics: MetricsValues | None = Field(None, description="Prometheus scraping.")
-    podAnnotations: dict[str, str] = Field(default_factory=dict, description="Pod annotations.")
-    podLabels: Labels = Field(default_factory=dict, description="Extra pod labels.")
+    podAnnotations: Annotations = Field(default_factory=dict, description="Pod annotations.")
+    podLabels: ExtraLabels = Field(
+        default_factory=dict, description="Extra pod labels, beside the chart's own."
+    )
     serviceAccount: ServiceAccountValues = Field(
         default_factory=ServiceAccountValues, description="ServiceAccount settings."
     )
     networkPolicy: ServiceNetworkPolicyValues = Field(
         default_factory=ServiceNetworkPolicyValues, description="This service's NetworkPolicy."
     )
-    nodeSelector: dict[str, str] = Field(default_factory=dict, description="Node selector.")
+    nodeSelector: Labels = Field(default_factory=dict, description="Node selector.")
     tolerations: list[Toleration] = Field(
         default_factory=list, description="Tolerations, as Kubernetes writes them."
     )
@@ -212,7 +233,7 @@ class RuleConfigMapValues(ValuesModel):
         description="Namespace Prometheus runs in: the community chart mounts ConfigMaps "
         "of its own namespace only. Empty: the release's namespace.",
     )
-    labels: Labels = Field(
+    labels: ExtraLabels = Field(
         default_factory=lambda: {"prometheus_rule": "1"},
         description="Labels a rules sidecar or your extraConfigmapMounts select on.",
     )
@@ -226,7 +247,7 @@ class PrometheusRuleValues(ValuesModel):
         description="Render one PrometheusRule per service: true, false, or auto (when the "
         "cluster serves monitoring.coreos.com/v1 PrometheusRule).",
     )
-    labels: Labels = Field(
+    labels: ExtraLabels = Field(
         default_factory=dict,
         description="Labels your Prometheus ruleSelector matches; kube-prometheus-stack's "
         "selects release: <its release name>.",
@@ -253,7 +274,7 @@ class ServiceMonitorValues(ValuesModel):
         "the cluster serves monitoring.coreos.com/v1 ServiceMonitor).",
     )
     interval: Duration = Field("30s", description="Scrape interval.")
-    labels: Labels = Field(
+    labels: ExtraLabels = Field(
         default_factory=dict,
         description="Labels your Prometheus serviceMonitorSelector matches; "
         "kube-prometheus-stack's selects release: <its release name>.",
@@ -264,12 +285,16 @@ class GrafanaDashboardsValues(ValuesModel):
     """How the Grafana dashboard sidecar finds the dashboard ConfigMaps."""
 
     enabled: bool = Field(True, description="Render the dashboard ConfigMaps.")
-    label: str = Field(
+    label: ExtraLabelKey = Field(
         "grafana_dashboard",
-        pattern=LABEL_KEY_PATTERN,
-        description="Label the sidecar selects on (its sidecar.dashboards.label).",
+        description="Label the sidecar selects on (its sidecar.dashboards.label); not one the "
+        "chart sets itself.",
     )
-    labelValue: str = Field("1", description="Value of that label (sidecar.dashboards.labelValue).")
+    labelValue: str = Field(
+        "1",
+        pattern=LABEL_VALUE_PATTERN,
+        description="Value of that label (sidecar.dashboards.labelValue).",
+    )
     folderAnnotation: str = Field(
         "grafana_folder",
         pattern=pattern(
@@ -323,9 +348,20 @@ class Values(ValuesModel):
 
     global_: GlobalValues = Field(alias="global", description="Values shared with parent charts.")
     enabled: bool | None = Field(None, description="Set by a parent chart's condition.")
-    nameOverride: str = Field("", description="Replaces the chart name in object names.")
-    fullnameOverride: str = Field("", description="Replaces the whole object name prefix.")
-    commonLabels: Labels = Field(default_factory=dict, description="Labels added to every object.")
+    nameOverride: str = Field(
+        "",
+        pattern=optional(DNS1123_LABEL),
+        description="Replaces the chart name in object names (a DNS-1123 label).",
+    )
+    fullnameOverride: str = Field(
+        "",
+        pattern=optional(DNS1035_LABEL),
+        description="Replaces the whole object name prefix (a DNS-1035 label: Services are "
+        "named after it).",
+    )
+    commonLabels: ExtraLabels = Field(
+        default_factory=dict, description="Labels added to every object, beside the chart's own."
+    )
     podSecurityContext: PodSecurityContextValues = Field(
         default_factory=PodSecurityContextValues,
         description="Pod securityContext of every pod (restricted profile).",

@@ -5,22 +5,71 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import (
+    ConfigDict,
     Field,
     model_validator,
 )
 
-from chartgen.spec.types import Cidr, PositiveInt, narrower_blocks
+from chartgen.spec.types import Cidr, PositiveInt, narrower_blocks, pattern, spec_error
 from chartgen.values.kubernetes import EgressRule, IngressRule
-from chartgen.values.types import ValuesModel
+from chartgen.values.types import Labels, LabelValue, QualifiedName, ValuesModel
+
+#: A profile file under the kubelet's seccomp directory: a relative path.
+LOCALHOST_PROFILE = pattern(
+    r"^[A-Za-z0-9._@+-]+(/[A-Za-z0-9._@+-]+)*$",
+    "write a path relative to the kubelet's seccomp directory (e.g. profiles/audit.json)",
+)
+
+#: What the profile path may not hold: a '..' segment, which would leave the directory.
+DOT_DOT_SEGMENT = pattern(r"(^|/)\.\.(/|$)", "write the path without '..' segments")
 
 
 class SeccompProfileValues(ValuesModel):
-    """The seccomp profile of the pods."""
+    """The seccomp profile of the pods: a Localhost profile names its file, no other does."""
+
+    # Kubernetes' own rule, for helm: localhostProfile is set exactly when type is Localhost.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"type": {"const": "Localhost"}}},
+            "then": {"required": ["localhostProfile"]},
+            "else": {"not": {"required": ["localhostProfile"]}},
+        }
+    )
 
     type: Literal["RuntimeDefault", "Localhost"] = Field(
         "RuntimeDefault", description="RuntimeDefault, or Localhost with localhostProfile."
     )
-    localhostProfile: str | None = None
+    localhostProfile: str | None = Field(
+        None,
+        pattern=LOCALHOST_PROFILE,
+        max_length=4096,
+        json_schema_extra={"not": {"pattern": DOT_DOT_SEGMENT}},
+        description="The profile file, relative to the kubelet's seccomp directory; only with "
+        "type Localhost.",
+    )
+
+    @model_validator(mode="after")
+    def _profile_with_localhost(self) -> SeccompProfileValues:
+        localhost = self.type == "Localhost"
+        if localhost and self.localhostProfile is None:
+            raise spec_error(
+                "a Localhost seccomp profile needs localhostProfile: Kubernetes refuses it "
+                "without one",
+                "add localhostProfile: <file under the kubelet's seccomp directory> "
+                "(e.g. profiles/audit.json), or use type: RuntimeDefault",
+            )
+        if not localhost and self.localhostProfile is not None:
+            raise spec_error(
+                f"localhostProfile is set with type {self.type}: Kubernetes refuses it",
+                "use type: Localhost with it, or remove localhostProfile",
+            )
+        if self.localhostProfile is not None and ".." in self.localhostProfile.split("/"):
+            raise spec_error(
+                f"localhostProfile {self.localhostProfile!r} has a '..' segment: Kubernetes "
+                "refuses a path leaving the seccomp directory",
+                "write the path without '..'",
+            )
+        return self
 
 
 class PodSecurityContextValues(ValuesModel):
@@ -58,17 +107,41 @@ class ContainerSecurityContextValues(ValuesModel):
 
 
 class LabelSelectorRequirement(ValuesModel):
-    """One matchExpressions entry of a label selector."""
+    """One matchExpressions entry of a label selector: In and NotIn list values, the others none."""
 
-    key: str = Field(min_length=1)
+    # Kubernetes' own rule, for helm.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"operator": {"enum": ["In", "NotIn"]}}},
+            "then": {"required": ["values"], "properties": {"values": {"minItems": 1}}},
+            "else": {"properties": {"values": {"maxItems": 0}}},
+        }
+    )
+
+    key: QualifiedName
     operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
-    values: list[str] | None = None
+    values: list[LabelValue] | None = None
+
+    @model_validator(mode="after")
+    def _values_with_in(self) -> LabelSelectorRequirement:
+        listed = bool(self.values)
+        if self.operator in ("In", "NotIn") and not listed:
+            raise spec_error(
+                f"operator {self.operator} needs values: Kubernetes refuses it without",
+                "list the label values to match (values: [a, b]), or use operator: Exists",
+            )
+        if self.operator in ("Exists", "DoesNotExist") and listed:
+            raise spec_error(
+                f"operator {self.operator} takes no values: Kubernetes refuses them",
+                "remove values, or use operator: In",
+            )
+        return self
 
 
 class LabelSelector(ValuesModel):
     """A Kubernetes label selector; empty selects everything."""
 
-    matchLabels: dict[str, str] = Field(default_factory=dict)
+    matchLabels: Labels = Field(default_factory=dict)
     matchExpressions: list[LabelSelectorRequirement] | None = None
 
 
@@ -169,7 +242,9 @@ class TopologySpreadValues(ValuesModel):
     """Spread of each service's pods across nodes."""
 
     enabled: bool = Field(True, description="Render topologySpreadConstraints.")
-    topologyKey: str = Field("kubernetes.io/hostname", min_length=1, description="Node label.")
+    topologyKey: QualifiedName = Field(
+        "kubernetes.io/hostname", description="Node label (a label key) to spread over."
+    )
     maxSkew: PositiveInt = Field(1, description="Largest allowed difference in pods per node.")
     whenUnsatisfiable: Literal["ScheduleAnyway", "DoNotSchedule"] = Field(
         "ScheduleAnyway", description="DoNotSchedule makes the spread a hard rule."

@@ -14,6 +14,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from chartgen.naming import CHART_LABELS, SELECTOR_LABELS
 from chartgen.spec.monitoring import finite
 from chartgen.spec.types import DNS1123_SUBDOMAIN, pattern, spec_error
 
@@ -77,7 +78,7 @@ def _label_key(key: str) -> str:
     prefix = key.rpartition("/")[0]
     if not _LABEL_KEY.match(key) or len(prefix) > 253:
         raise spec_error(
-            f"{key!r} is not a Kubernetes label key",
+            f"{key!r} is not a Kubernetes label or annotation key",
             "write name or prefix/name: the name up to 63 letters, digits, '-', '_' or '.', "
             "starting and ending with a letter or digit; the prefix a DNS name "
             "(e.g. team or example.com/team)",
@@ -95,14 +96,79 @@ def _label_value(value: str) -> str:
     return value
 
 
+#: A Kubernetes qualified name (label and annotation keys, topology keys): its schema.
+QUALIFIED_NAME_SCHEMA = {"pattern": LABEL_KEY_PATTERN, "maxLength": 317}
+#: A label or annotation key, or a node label named by a topology key.
+QualifiedName = Annotated[
+    str, AfterValidator(_label_key), WithJsonSchema({"type": "string", **QUALIFIED_NAME_SCHEMA})
+]
+LabelValue = Annotated[
+    str,
+    AfterValidator(_label_value),
+    WithJsonSchema({"type": "string", "pattern": LABEL_VALUE_PATTERN}),
+]
+
 #: Kubernetes labels: checked here with a message, and by helm through the schema.
 Labels = Annotated[
-    dict[Annotated[str, AfterValidator(_label_key)], Annotated[str, AfterValidator(_label_value)]],
+    dict[QualifiedName, LabelValue],
     WithJsonSchema(
         {
             "type": "object",
-            "propertyNames": {"pattern": LABEL_KEY_PATTERN, "maxLength": 317},
+            "propertyNames": QUALIFIED_NAME_SCHEMA,
             "additionalProperties": {"type": "string", "pattern": LABEL_VALUE_PATTERN},
+        }
+    ),
+]
+
+
+#: What a label key written twice in one object does.
+TWICE = "objects would hold it twice, which kustomize and Flux refuse (helm keeps the last)"
+
+
+def _not_the_charts(key: str) -> str:
+    """Refuse a label the chart sets itself: the object would hold the key twice."""
+    if key in CHART_LABELS:
+        selects = (
+            "; on pods, their workload's selector would no longer match them, which Kubernetes "
+            "refuses"
+            if key in SELECTOR_LABELS
+            else ""
+        )
+        raise spec_error(
+            f"the chart sets the label {key!r} itself: {TWICE}{selects}",
+            f"remove it (or use a key of your own, e.g. example.com/{key.rpartition('/')[2]})",
+        )
+    return key
+
+
+_EXTRA_KEY_SCHEMA = {**QUALIFIED_NAME_SCHEMA, "not": {"enum": list(CHART_LABELS)}}
+#: A label key set beside the chart's own labels: not one of them.
+ExtraLabelKey = Annotated[
+    str,
+    AfterValidator(_label_key),
+    AfterValidator(_not_the_charts),
+    WithJsonSchema({"type": "string", **_EXTRA_KEY_SCHEMA}),
+]
+#: Labels added beside the chart's own, which they may not repeat.
+ExtraLabels = Annotated[
+    dict[ExtraLabelKey, LabelValue],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "propertyNames": _EXTRA_KEY_SCHEMA,
+            "additionalProperties": {"type": "string", "pattern": LABEL_VALUE_PATTERN},
+        }
+    ),
+]
+
+#: Kubernetes annotations: keys are qualified names, values any text.
+Annotations = Annotated[
+    dict[QualifiedName, str],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "propertyNames": QUALIFIED_NAME_SCHEMA,
+            "additionalProperties": {"type": "string"},
         }
     ),
 ]
