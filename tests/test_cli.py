@@ -322,7 +322,7 @@ def test_an_unknown_field_hides_neither_a_bad_metric_reference_nor_a_bad_thresho
         f"{spec}:7: services[0].replcas: error: unknown field\n"
         "  fix: did you mean 'replicas'? allowed fields here: name, description, image, "
         "stateful, replicas, ports, resources, env, secretMounts, writablePaths, egress, "
-        "automountServiceAccountToken, probes, metrics, recordingRules, alerts\n"
+        "automountServiceAccountToken, probes, metrics, recordingRules, alerts, slos\n"
         f"{spec}:17: services[1].alerts[0].expr: error: reads 'worker_jobz_total', which no "
         "service declares and no recording rule produces\n"
         "  fix: declare it under the exposing service's metrics.families, or fix the name\n"
