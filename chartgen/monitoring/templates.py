@@ -11,6 +11,7 @@ a function given the wrong arguments are left to Prometheus' evaluation.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -293,19 +294,29 @@ _ESCAPES = re.compile(
 
 
 def _number_ok(text: str) -> bool:
-    """Whether Go's parser takes text as a number (an int of 64 bits, or a float)."""
-    if text.endswith("i"):
-        try:
-            complex(text[:-1] + "j")
-        except ValueError:
-            return False
-        return "_" not in text
+    """Whether Go's parser takes text as a number: an int of 64 bits, a float or a complex."""
+    if text.endswith("i"):  # imaginary, or complex (1+2i): floats as strconv reads them
+        real_end = _scan_number(text, 0)[0]
+        parts = (text[:real_end], text[real_end:-1]) if real_end < len(text) else (text[:-1],)
+        return all(_float_ok(part) for part in parts)
     if _GO_INT.fullmatch(text):
         digits = text.lstrip("+-").replace("_", "")
         octal = len(digits) > 1 and digits[0] == "0" and digits[1].isdigit()
         value = int("0o" + digits[1:], 0) if octal else int(digits, 0)
         return value < 2**64 if not text.startswith("-") else value <= 2**63
-    return bool(_GO_FLOAT.fullmatch(text)) and any(c in text for c in ".eEpP")
+    # A float; one without '.', an exponent or 'p' is an int too large for 64 bits.
+    return any(c in text for c in ".eEpP") and _float_ok(text)
+
+
+def _float_ok(text: str) -> bool:
+    """Whether strconv.ParseFloat reads text: Go's syntax, within a float64's range."""
+    if not _GO_FLOAT.fullmatch(text):
+        return False
+    plain = text.replace("_", "")
+    try:  # Python reads a number beyond the range as inf; strconv refuses it
+        return math.isfinite(float.fromhex(plain) if "x" in plain.lower() else float(plain))
+    except OverflowError:
+        return False
 
 
 def _unquote_ok(token: str, quote: str) -> bool:
