@@ -56,6 +56,8 @@ VALID = {
     "a comment": "{{/* why this fires */}}Queue deep",
     "a trimmed comment": "x {{- /* note */ -}} y",
     "a stray closing pair": "x }} y",
+    "literal braces, as the fix for an unclosed action says": 'write {{ "{{" }} and }}',
+    "literal braces in a raw string": "write {{`{{`}}",
     "a range with break": '{{ range $i, $s := query "up" }}{{ $i }}{{ break }}{{ end }}',
     "else if": "{{ if gt $value 1.0 }}a{{ else if lt $value 0.5 }}b{{ else }}c{{ end }}",
     "a declared variable": '{{ $pod := $labels.pod }}{{ $pod | printf "%q" }}',

@@ -408,7 +408,7 @@ class _Parser:
         if "comment" in error:
             return "write a comment as {{/* ... */}}, the braces touching /* and */"
         if error == "unclosed action":
-            return 'close each {{ with }}; for literal braces write {{ "{{" }}'
+            return 'close the action with }}; for literal braces write {{ "{{" }}'
         if error.startswith("unterminated"):
             return "close the string on the same line (`raw strings` may span lines)"
         if "paren" in error:
