@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -31,15 +31,100 @@ values_option = partial(
 )
 
 
+class UsageFix(click.UsageError):
+    """A usage error chartgen finds itself, with the option it concerns and how to fix it."""
+
+    def __init__(self, message: str, fix: str, option: str = "") -> None:
+        super().__init__(message, click.get_current_context(silent=True))
+        self.fix = fix
+        self.option = option
+
+
 def _finite(seconds: float) -> float:
     """The number, unless NaN (which compares false with every bound, and so passes them)."""
     if math.isnan(seconds):
-        raise click.BadParameter("nan is not a number of seconds: give one from 0.1 to 300")
+        raise UsageFix("nan is not a number of seconds", "give one from 0.1 to 300", "--timeout")
     return seconds
 
 
-class _Commands(click.Group):
-    """chartgen's commands: a ChartgenError prints its diagnostics and exits 1, no traceback."""
+def usage_diagnostic(err: click.UsageError) -> Diagnostic:
+    """A click usage error as chartgen reports errors: where (the option), what, and a fix."""
+    path = err.ctx.command_path if err.ctx else "chartgen"
+    commands = err.ctx is None or isinstance(err.ctx.command, click.Group)
+    help_fix = f"run '{path} --help' for its {'commands' if commands else 'options'}"
+    if isinstance(err, UsageFix):
+        return Diagnostic(Location(err.option or path), err.message, err.fix)
+    if isinstance(err, click.NoSuchOption | click.NoSuchCommand):
+        name = err.option_name if isinstance(err, click.NoSuchOption) else err.command_name
+        kind = "option" if isinstance(err, click.NoSuchOption) else "command"
+        close = " or ".join(map(repr, err.possibilities or []))
+        fix = f"did you mean {close}? {help_fix}" if close else help_fix
+        return Diagnostic(Location(path), f"no such {kind} {name!r}", fix)
+    if isinstance(err, click.BadOptionUsage):
+        params = err.ctx.command.params if err.ctx else []
+        flag = any(err.option_name in p.opts and getattr(p, "is_flag", False) for p in params)
+        how = f"write {err.option_name} alone" if flag else f"give {err.option_name} a value"
+        return Diagnostic(Location(err.option_name), err.message, f"{how}; {help_fix}")
+    param = err.param if isinstance(err, click.BadParameter) else None
+    if param is None:
+        return Diagnostic(Location(path), err.message, help_fix)
+    name = param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
+    if isinstance(err, click.MissingParameter):
+        give = f"{name} {param.metavar}" if param.metavar else name
+        return Diagnostic(Location(name), err.format_message(), f"give {give}; {help_fix}")
+    return Diagnostic(Location(name), err.message, _parameter_fix(param.type, help_fix))
+
+
+def _parameter_fix(kind: click.ParamType[Any], help_fix: str) -> str:
+    """How to give a value of the kind: its choices, or what the path must be."""
+    if isinstance(kind, click.Choice):
+        return f"use one of: {', '.join(map(str, kind.choices))}"
+    if isinstance(kind, click.FloatRange | click.IntRange):
+        return f"give a number from {kind.min} to {kind.max}"
+    if isinstance(kind, click.Path):
+        what = "file" if not kind.dir_okay else "directory" if not kind.file_okay else "path"
+        if kind.exists:
+            return f"name an existing {what}"
+        return f"name a {what}" + (" (created if missing)" if what == "directory" else "")
+    return help_fix
+
+
+def _usage_exit(err: click.UsageError) -> NoReturn:
+    """Print a usage error as a diagnostic and exit 2, as click does for usage errors."""
+    click.echo(usage_diagnostic(err).format(), err=True)
+    sys.exit(2)
+
+
+class _Command(click.Command):
+    """A chartgen command: a usage error prints where, what and a fix, and exits 2."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        """Parse the arguments; a usage error names this command, so its fix points to --help."""
+        given = list(args)  # click consumes args as it parses them
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as err:
+            if err.ctx is None:
+                err.ctx = self.context_class(self, info_name=info_name, parent=parent)
+            self.report_usage_error(usage_diagnostic(err), given)
+            _usage_exit(err)
+
+    def report_usage_error(self, diagnostic: Diagnostic, args: Sequence[str]) -> None:
+        """Report a usage error beyond stderr, where a command's output format asks for it."""
+
+
+class _Commands(_Command, click.Group):
+    """chartgen's commands: errors print as diagnostics (exit 1, usage errors 2), no traceback."""
+
+    command_class = _Command
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; report a ChartgenError as diagnostics and a count of errors."""
@@ -50,6 +135,8 @@ class _Commands(click.Group):
             errors = sum(not d.warning for d in err.diagnostics)
             click.secho(f"{errors} error{'s' * (errors != 1)}; nothing written", err=True, fg="red")
             sys.exit(1)
+        except click.UsageError as err:  # an unknown command, or one raised while running
+            _usage_exit(err)
 
 
 def print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
@@ -90,10 +177,11 @@ def render(  # noqa: PLR0917
     from chartgen.write import compare, write_chart  # noqa: PLC0415
 
     if show_diff and not check:
-        raise click.BadOptionUsage(
-            "show_diff",
+        raise UsageFix(
             "--diff prints what --check finds, writing nothing; without --check, render "
-            "writes the chart: add --check, or drop --diff",
+            "writes the chart",
+            "add --check, or drop --diff",
+            "--diff",
         )
     built = prepare(specs, values_files, strict=strict)
     print_diagnostics(built.warnings)
@@ -214,29 +302,15 @@ def spec() -> None:
     click.echo(embedded_spec_text(), nl=False)
 
 
-class _Verify(click.Command):
+class _Verify(_Command):
     """verify's command: with --output json, a usage error is also a JSON report on stdout."""
 
-    def make_context(
-        self,
-        info_name: str | None,
-        args: list[str],
-        parent: click.Context | None = None,
-        **extra: Any,
-    ) -> click.Context:
-        """Parse the arguments; on a usage error, say in JSON that verify could not run."""
-        wants_json = _asks_for_json(args)
-        try:
-            return super().make_context(info_name, args, parent, **extra)
-        except click.UsageError as err:
-            if wants_json:
-                from chartgen.live.report import not_run_json  # noqa: PLC0415
+    def report_usage_error(self, diagnostic: Diagnostic, args: Sequence[str]) -> None:
+        """With --output json, say in JSON that verify could not run, and why."""
+        if _asks_for_json(args):
+            from chartgen.live.report import not_run_json  # noqa: PLC0415
 
-                param = getattr(err, "param", None)
-                where = Location(param.opts[0]) if param is not None and param.opts else Location()
-                usage = Diagnostic(where, err.format_message(), "see chartgen verify --help")
-                click.echo(not_run_json(None, None, [usage]), nl=False)
-            raise
+            click.echo(not_run_json(None, None, [diagnostic]), nl=False)
 
 
 def _asks_for_json(args: Sequence[str]) -> bool:

@@ -202,11 +202,102 @@ def test_diff_without_check_is_a_usage_error_and_writes_nothing(tmp_path):
     result = run("render", "--diff", "--out", out)
     assert result.returncode == 2
     assert result.stdout == ""
-    assert "Error: --diff prints what --check finds" in result.stderr
-    assert "add --check, or drop --diff" in result.stderr
+    assert result.stderr == (
+        "--diff: error: --diff prints what --check finds, writing nothing; without --check, "
+        "render writes the chart\n  fix: add --check, or drop --diff\n"
+    )
     assert not out.exists()
     assert run("render", "--out", out).returncode == 0
     assert run("render", "--check", "--diff", "--out", out).returncode == 0
+
+
+USAGE_ERRORS = [
+    (
+        ["render", "--spex", "x"],
+        "chartgen render: error: no such option '--spex'",
+        "did you mean '--spec'? run 'chartgen render --help' for its options",
+    ),
+    (
+        ["spec", "--pretty"],
+        "chartgen spec: error: no such option '--pretty'",
+        "run 'chartgen spec --help' for its options",
+    ),
+    (
+        ["--zzz", "render"],
+        "chartgen: error: no such option '--zzz'",
+        "run 'chartgen --help' for its commands",
+    ),
+    (
+        ["render", "--out", "a-file"],
+        "--out: error: Directory 'a-file' is a file.",
+        "name a directory (created if missing)",
+    ),
+    (
+        ["render", "--out"],
+        "--out: error: Option '--out' requires an argument.",
+        "give --out a value; run 'chartgen render --help' for its options",
+    ),
+    (
+        ["render", "--check=yes"],
+        "--check: error: Option '--check' does not take a value.",
+        "write --check alone; run 'chartgen render --help' for its options",
+    ),
+    (
+        ["verify", "--prometheus-url", "http://127.0.0.1:9", "--output", "xml"],
+        "--output: error: 'xml' is not one of 'table', 'json'.",
+        "use one of: table, json",
+    ),
+    (
+        ["verify", "--prometheus-url", "http://127.0.0.1:9", "--retries", "11"],
+        "--retries: error: 11 is not in the range 0<=x<=10.",
+        "give a number from 0 to 10",
+    ),
+    (
+        ["verify"],
+        "--prometheus-url: error: Missing option '--prometheus-url'.",
+        "give --prometheus-url URL; run 'chartgen verify --help' for its options",
+    ),
+    (
+        ["rule-tests", "--out", "x"],
+        "CHART: error: Missing argument 'CHART'.",
+        "give CHART; run 'chartgen rule-tests --help' for its options",
+    ),
+    (
+        ["rule-tests", "no-such-chart", "--out", "x"],
+        "CHART: error: Directory 'no-such-chart' does not exist.",
+        "name an existing directory",
+    ),
+    (
+        ["render", "extra"],
+        "chartgen render: error: Got unexpected extra argument (extra)",
+        "run 'chartgen render --help' for its options",
+    ),
+    (
+        ["rendr"],
+        "chartgen: error: no such command 'rendr'",
+        "did you mean 'render'? run 'chartgen --help' for its commands",
+    ),
+    (
+        ["frobnicate"],
+        "chartgen: error: no such command 'frobnicate'",
+        "run 'chartgen --help' for its commands",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "where_what", "fix"), USAGE_ERRORS, ids=[" ".join(e[0]) for e in USAGE_ERRORS]
+)
+def test_a_usage_error_says_where_what_and_how_to_fix_it_and_exits_2(
+    args, where_what, fix, tmp_path
+):
+    (tmp_path / "a-file").write_text("")
+    result = run(*args, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    # run() starts `python -m chartgen`, which is the name click gives the command then
+    stderr = result.stderr.replace("python -m chartgen", "chartgen")
+    assert stderr == f"{where_what}\n  fix: {fix}\n"
+    assert list(tmp_path.iterdir()) == [tmp_path / "a-file"]
 
 
 README = (ROOT / "README.md").read_text()

@@ -120,6 +120,11 @@ def unicode_spec(text: dict[str, str]) -> dict[str, Any]:
     return spec
 
 
+def as_template(text: str) -> str:
+    """Text as a Prometheus template that prints it: each {{ becomes {{`{{`}} (no spaces)."""
+    return text.replace("{{", "{{`{{`}}")
+
+
 @st.composite
 def texts(draw: st.DrawFn) -> dict[str, str]:
     """Text for every free-text field; the runbook a URL of non-space characters."""
@@ -127,6 +132,9 @@ def texts(draw: st.DrawFn) -> dict[str, str]:
     drawn["command"] = draw(any_text(exclude=TO_YAML_LOSES))
     drawn["label"] = draw(any_text(exclude="${"))  # labels refuse templates: they identify alerts
     drawn["runbook"] = "https://runbooks.example.com/" + "".join(draw(any_text()).split())
+    # Annotations are templates Prometheus must parse: any text, written as one.
+    for field in ("summary", "description", "runbook"):
+        drawn[field] = as_template(drawn[field])
     return drawn
 
 

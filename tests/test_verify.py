@@ -504,7 +504,9 @@ def test_a_url_without_a_host_or_a_real_port_is_refused_before_any_request(url):
 def test_a_timeout_of_nan_is_a_usage_error():
     result = verify(f"http://{LOOPBACK}:9", "--timeout", "nan")
     assert result.returncode == 2
-    assert "nan is not a number of seconds: give one from 0.1 to 300" in result.stderr
+    assert result.stderr == (
+        "--timeout: error: nan is not a number of seconds\n  fix: give one from 0.1 to 300\n"
+    )
 
 
 def test_bad_values_a_bad_spec_or_no_url_are_usage_errors_with_exit_2(tmp_path):

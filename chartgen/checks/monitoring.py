@@ -9,7 +9,7 @@ import promql_parser
 
 from chartgen.checks.names import Locate, duplicate_name, first_indexes
 from chartgen.errors import Diagnostic
-from chartgen.monitoring import dashboards, dialect, promql, series
+from chartgen.monitoring import dashboards, dialect, promql, series, templates
 from chartgen.spec import Alert, ChartSpec, Dashboard, Panel, Threshold
 
 
@@ -56,7 +56,19 @@ def check_monitoring(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
                 for key, value in alert.labels.items()
                 if "$" in value or "{{" in value
             )
+            found.extend(_annotation_problems(alert, where, locate))
     return found
+
+
+def _annotation_problems(
+    alert: Alert, where: Sequence[str | int], locate: Locate
+) -> Iterator[Diagnostic]:
+    """Each annotation Prometheus would refuse to parse as a template, so to load the rules."""
+    for field in ("summary", "description", "runbook"):
+        problem = templates.problem(getattr(alert, field), alert.alert)
+        if problem:
+            what = f"Prometheus cannot parse the {field} as a template: {problem.what}"
+            yield Diagnostic(locate([*where, field]), what, problem.fix)
 
 
 def _expr_problems(
