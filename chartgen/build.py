@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chartgen.monitoring.dashboards import DashboardView, dashboard_views
+from chartgen.monitoring.dashboards import DashboardView, all_dashboards, dashboard_views
 from chartgen.monitoring.docs import MonitoringDocs, monitoring_docs
 from chartgen.monitoring.params import alert_values
 from chartgen.monitoring.rules import RulesView, all_alerts, promtool_tests, rules_view
@@ -103,10 +103,11 @@ def build(spec: ChartSpec, known: Mapping[str, Series]) -> ChartView:
     meta = spec.chart
     alerts = all_alerts(spec)
     grafana: dict[str, Any] = {}
-    if spec.dashboards:
+    shipped = all_dashboards(spec)
+    if shipped:
         grafana = {
             "grafana": GrafanaValues(dashboards=GrafanaDashboardsValues(folder=meta.name)),
-            "dashboards": {d.name: DashboardValues() for d in spec.dashboards},
+            "dashboards": {d.name: DashboardValues() for d in shipped},
         }
     with_slos = [s for s in spec.services if s.slos]
     slos: dict[str, Any] = {}
@@ -128,7 +129,7 @@ def build(spec: ChartSpec, known: Mapping[str, Series]) -> ChartView:
         },
         services={s.name: s.description for s in spec.services},
         alerts={a.alert: (a.summary, a.params) for a in alerts},
-        dashboards={d.name: d.title for d in spec.dashboards} if spec.dashboards else None,
+        dashboards={d.name: d.title for d in shipped} if shipped else None,
         slos={s.name: {o.name: o.description for o in s.slos} for s in with_slos} or None,
         ports={s.name: {p.name: p.port for p in s.ports} for s in spec.services},
     )

@@ -238,3 +238,84 @@ def test_every_pattern_of_the_spec_and_the_chart_schema_has_a_fix_in_words(defau
             "'.' (e.g. LOG_LEVEL)"
         )
     )
+
+
+def slo_service(**overrides) -> dict:
+    """A service with a counter pair and one events SLO over them."""
+    families = [
+        {"name": f"api_{kind}_total", "type": "counter", "help": kind.capitalize()}
+        for kind in ("requests", "errors")
+    ]
+    slo = {
+        "name": "success",
+        "description": "Requests that did not fail.",
+        "objective": 99.9,
+        "sli": {
+            "events": {
+                "errors": {"metric": "api_errors_total"},
+                "total": {"metric": "api_requests_total"},
+            }
+        },
+        "runbook": "https://runbooks.example.com/slos/api-success",
+    }
+    return minimal_service(metrics={"port": "http", "families": families}, slos=[slo], **overrides)
+
+
+def test_a_recording_rule_may_not_take_a_name_the_slo_rules_record():
+    rules = [
+        {"record": "slo:objective:ratio", "expr": "vector(0.99)"},
+        {"record": "slo:sli_error:ratio_rate30d", "expr": "vector(0)"},
+        {"record": "api:errors:rate5m", "expr": "sum(rate(api_errors_total[5m]))"},
+    ]
+    spec = ChartSpec.model_validate(minimal_spec(slo_service(recordingRules=rules)))
+    found = check_spec(spec, catalog(spec), _where)
+    assert [(d.where.path, d.what) for d in found] == [
+        (
+            f"services[0].recordingRules[{number}].record",
+            f"recording rule {name!r} has the name of a series the SLO rules record: both "
+            "would write it, and SLO panels and alerts read it",
+        )
+        for number, name in enumerate(["slo:objective:ratio", "slo:sli_error:ratio_rate30d"])
+    ]
+    assert found[0].fix.startswith("give the rule a name of its own (e.g. api:objective:ratio)")
+    # without SLOs the names are free
+    alone = minimal_spec(minimal_service(recordingRules=rules[:1]))
+    assert problems(alone) == []
+
+
+def test_a_28d_window_is_free_where_every_slo_is_of_30_days():
+    rules = [{"record": "slo:sli_error:ratio_rate28d", "expr": "vector(0)"}]
+    assert problems(minimal_spec(slo_service(recordingRules=rules))) == []
+
+
+def test_rules_read_slo_series_with_the_labels_the_slo_rules_keep():
+    good = {
+        "alert": "ApiBudgetHalfSpent",
+        "expr": 'slo:period_error_budget_remaining:ratio{sloth_id="api-success"} < $threshold',
+        "params": {"threshold": 0.5},
+        "severity": "warning",
+        "summary": "Half the error budget is spent",
+        "description": "Half the error budget is spent.",
+        "runbook": "https://runbooks.example.com/ApiBudgetHalfSpent",
+        "examples": [
+            {
+                "name": "every request fails",
+                "series": [
+                    {"series": f"api_{kind}_total", "values": "0+60x20"}
+                    for kind in ("requests", "errors")
+                ],
+                "fires": [{}],
+            },
+            {"name": "quiet", "series": [{"series": "api_requests_total", "values": "0+60x20"}]},
+        ],
+    }
+    typo = {
+        **good,
+        "alert": "ApiBudgetTypo",
+        "expr": 'slo:period_error_budget_remaining:ratio{sloth_ide="api-success"} < $threshold',
+    }
+    assert problems(minimal_spec(slo_service(alerts=[good]))) == []
+    assert problems(minimal_spec(slo_service(alerts=[good, typo]))) == [
+        "services[0].alerts[1].expr: 'slo:period_error_budget_remaining:ratio' has no label "
+        "'sloth_ide' (named in a matcher)"
+    ]

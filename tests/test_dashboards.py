@@ -5,7 +5,9 @@ from __future__ import annotations
 import copy
 import json
 import re
+import subprocess
 import time
+from collections.abc import Iterator
 from itertools import combinations
 from pathlib import Path
 
@@ -31,7 +33,7 @@ from .specdata import dump_yaml, load_all, minimal_service, minimal_spec
 from .staging_state import NAMESPACE, healthy_staging
 from .test_cli import run
 
-NAMES = ["psi-field", "aurora-kpis", "scheduler"]
+NAMES = ["psi-field", "aurora-kpis", "scheduler", "slos"]
 VALUES_IDS = [p.stem for p in VALUES_FILES]
 SERVICE = minimal_service(
     metrics={
@@ -119,7 +121,7 @@ def declared_series(spec: ChartSpec) -> set[str]:
         for family in service.metrics.families if service.metrics else []:
             names.update(family.series_names())
         names.update(rule.record for rule in service.recordingRules)
-    return names
+    return names | set(series.slo_records(spec))
 
 
 def overlap(a: dict, b: dict) -> bool:
@@ -133,16 +135,17 @@ def overlap(a: dict, b: dict) -> bool:
 
 @pytest.fixture(scope="module")
 def shipped(default_render) -> dict[str, dict]:
-    """The three VaultMesh dashboards with their default thresholds, by name."""
+    """The VaultMesh dashboards with their default thresholds, by name."""
     return {v.name: json.loads(v.with_values()) for v in default_render.chart.dashboards}
 
 
 # --- the VaultMesh dashboards ---------------------------------------------------------------
 
 
-def test_the_chart_ships_the_three_vaultmesh_dashboards(default_render, shipped):
+def test_the_chart_ships_the_three_vaultmesh_dashboards_and_the_slo_one(default_render, shipped):
     assert list(shipped) == NAMES
-    assert [d["title"] for d in shipped.values()] == ["ψ-Field Metrics", "Aurora KPIs", "Scheduler"]
+    titles = ["ψ-Field Metrics", "Aurora KPIs", "Scheduler", "SLOs"]
+    assert [d["title"] for d in shipped.values()] == titles
     for name in NAMES:
         assert f"dashboards/{name}.json" in default_render.files
         assert f"templates/dashboards/{name}.yaml" in default_render.files
@@ -150,7 +153,12 @@ def test_the_chart_ships_the_three_vaultmesh_dashboards(default_render, shipped)
 
 def test_uids_are_stable_unique_and_fit_grafana(shipped):
     uids = [d["uid"] for d in shipped.values()]
-    assert uids == ["vaultmesh-psi-field", "vaultmesh-aurora-kpis", "vaultmesh-scheduler"]
+    assert uids == [
+        "vaultmesh-psi-field",
+        "vaultmesh-aurora-kpis",
+        "vaultmesh-scheduler",
+        "vaultmesh-slos",
+    ]
     long = dashboards.uid("c" * 50, "platform-overview")
     assert len(long) == 40 and long == dashboards.uid("c" * 50, "platform-overview")
     assert long != dashboards.uid("c" * 50, "platform-overview-2")
@@ -219,8 +227,10 @@ def test_every_field_written_is_known_to_grafanas_dashboard_schema(shipped):
     assert types == {"row", "timeseries", "stat", "gauge", "heatmap", "table"}
     for dashboard in shipped.values():
         read_back = json.loads(json.dumps(Dashboard.from_json(dashboard), cls=JSONEncoder))
-        # the file marker, and the query text Grafana shows beside a variable
-        assert lost(dashboard, read_back) == {".$comment", ".templating.list[].definition"}
+        # the file marker, and the query text Grafana shows beside a variable (if it has one)
+        queried = any(v["type"] == "query" for v in dashboard["templating"]["list"])
+        definition = {".templating.list[].definition"} if queried else set()
+        assert lost(dashboard, read_back) == {".$comment", *definition}
 
 
 def test_counters_show_as_rates_histograms_as_quantiles_or_heatmaps_gauges_as_they_are(shipped):
@@ -526,6 +536,16 @@ def test_the_spec_path_points_at_file_and_line_across_spec_files(tmp_path):
             "dashboards[0].rows[0].panels[0].targets[0].by: 'api_queue_depth' has no label 'shard'",
         ),
         (
+            panel({"expr": 'sum by (shard) (api_queue_depth{queue="a"})'}),
+            "dashboards[0].rows[0].panels[0].targets[0].expr: 'api_queue_depth' has no label "
+            "'shard' (named in by (shard))",
+        ),
+        (
+            panel({"expr": 'api:queue:max{queue="a"}'}),
+            "dashboards[0].rows[0].panels[0].targets[0].expr: 'api:queue:max' has no label "
+            "'queue' (named in a matcher)",
+        ),
+        (
             panel({"expr": 'api_queue_depth{pod=~"$pod"}'}),
             "dashboards[0].rows[0].panels[0].targets[0].expr: uses $pod, which is not a variable",
         ),
@@ -644,7 +664,7 @@ def dashboard_configmaps(helm, chart: Path, *args: str | Path) -> dict[str, dict
 
 
 @pytest.mark.parametrize("values", VALUES_FILES, ids=VALUES_IDS)
-def test_helm_template_yields_three_sidecar_configmaps_of_valid_resolving_json(
+def test_helm_template_yields_a_sidecar_configmap_per_dashboard_of_valid_resolving_json(
     helm, default_chart, default_render, values
 ):
     maps = dashboard_configmaps(helm, default_chart, "-f", values)
@@ -714,7 +734,13 @@ def test_dashboards_switch_off_one_by_one_or_all_at_once(helm, default_chart):
     one_off = dashboard_configmaps(
         helm, default_chart, "--set", "dashboards.scheduler.enabled=false"
     )
-    assert sorted(one_off) == ["vaultmesh-dashboard-aurora-kpis", "vaultmesh-dashboard-psi-field"]
+    assert sorted(one_off) == [
+        "vaultmesh-dashboard-aurora-kpis",
+        "vaultmesh-dashboard-psi-field",
+        "vaultmesh-dashboard-slos",
+    ]
+    slos_off = dashboard_configmaps(helm, default_chart, "--set", "dashboards.slos.enabled=false")
+    assert sorted(slos_off) == sorted(f"vaultmesh-dashboard-{n}" for n in NAMES[:3])
     assert (
         dashboard_configmaps(helm, default_chart, "--set", "grafana.dashboards.enabled=false") == {}
     )
@@ -769,6 +795,16 @@ def as_prometheus_query(query: str) -> str:
     return re.sub(r"\$\{?\w+\}?", ".*", query)
 
 
+def in_rows(board: dict) -> Iterator[tuple[str, dict]]:
+    """Each panel of a dashboard with the title of its row."""
+    row = ""
+    for p in board["panels"]:
+        if p["type"] == "row":
+            row = p["title"]
+        else:
+            yield row, p
+
+
 def test_every_dashboard_query_finds_data_in_the_observed_staging_state(
     helm, default_chart, tmp_path
 ):
@@ -787,9 +823,9 @@ def test_every_dashboard_query_finds_data_in_the_observed_staging_state(
         for v in board["templating"]["list"]
         if v["type"] == "query"
     ] + [
-        (f"{board['title']}: {p['title']}", t["expr"])
+        (f"{board['title']}: {row} / {p['title']}", t["expr"])
         for board in boards
-        for p in board["panels"]
+        for row, p in in_rows(board)
         for t in p.get("targets", [])
     ]
     assert len(queries) > 50
@@ -797,7 +833,15 @@ def test_every_dashboard_query_finds_data_in_the_observed_staging_state(
         targets = scrape_targets(running, NAMESPACE)
         with Prometheus(find_tool("prometheus"), targets, rules) as prom:
             prom.wait_settled()
-            expected = {"Scheduler: Time since last successful anchor"}
+            # staging switches the scheduler's SLO off (slos.scheduler.anchor-success); its
+            # alerts panel reads 0, not firing
+            off = "SLOs: scheduler / anchor-success (30d)"
+            expected = {
+                "Scheduler: State / Time since last successful anchor",
+                f"{off} / SLI: share of good events",
+                f"{off} / Burn rate",
+                f"{off} / Error budget remaining",
+            }
             # rates need two scrapes, and recording rules over them one evaluation more: poll
             # until the data is there (bounded); a query Prometheus refuses raises at once
             deadline = time.monotonic() + 30
@@ -825,6 +869,7 @@ def test_the_install_notes_list_the_dashboards_that_ship(helm, default_chart):
         'Grafana dashboards, in ConfigMaps labelled grafana_dashboard="1" for the sidecar:\n'
         "  - ψ-Field Metrics (uid vaultmesh-psi-field)\n"
         "  - Scheduler (uid vaultmesh-scheduler)\n"
+        "  - SLOs (uid vaultmesh-slos)\n"
     )
     off = helm(
         "install",
@@ -835,3 +880,194 @@ def test_the_install_notes_list_the_dashboards_that_ship(helm, default_chart):
         "grafana.dashboards.enabled=false",
     )
     assert "Grafana dashboards" not in off.stdout
+
+
+# --- the SLO dashboard ------------------------------------------------------------------------
+
+
+def slo_spec(*, dashboards: bool = False, **alerting: dict) -> dict:
+    """The demo service with one latency SLO; the demo dashboard too when ``dashboards``."""
+    spec = (
+        demo_spec(panel({"metric": "api_queue_depth"}))
+        if dashboards
+        else minimal_spec(copy.deepcopy(SERVICE))
+    )
+    spec["services"][0]["slos"] = [
+        {
+            "name": "fast",
+            "description": "Requests answered within half a second.",
+            "objective": 99,
+            "period": "7d",
+            "sli": {"latency": {"histogram": "api_latency_seconds", "le": 0.5}},
+            "runbook": "https://runbooks.example.com/slos/api-fast",
+            "alerting": alerting,
+        }
+    ]
+    return spec
+
+
+def test_the_slo_dashboard_has_a_row_per_slo_reading_its_sloth_series(shipped):
+    board = shipped["slos"]
+    rows = [p["title"] for p in board["panels"] if p["type"] == "row"]
+    assert rows == [
+        "scheduler / anchor-success (30d)",
+        "psi-field / availability (28d)",
+        "treaty / routing-success (30d)",
+    ]
+    assert "slo:objective:ratio" in board["description"]
+    panels = [(row, p) for row, p in in_rows(board) if row == rows[1]]
+    assert [(p["title"], p["type"]) for _, p in panels] == [
+        ("SLI: share of good events", "timeseries"),
+        ("Burn rate", "timeseries"),
+        ("Error budget remaining", "stat"),
+        ("Alerts", "stat"),
+    ]
+    own = '{sloth_id="psi-field-availability"}'
+    assert [[t["expr"] for t in p["targets"]] for _, p in panels] == [
+        [
+            f"1 - slo:sli_error:ratio_rate5m{own}",
+            f"1 - slo:sli_error:ratio_rate28d{own}",
+            f"slo:objective:ratio{own}",
+        ],
+        [f"slo:current_burn_rate:ratio{own}", f"slo:period_burn_rate:ratio{own}"],
+        [f"slo:period_error_budget_remaining:ratio{own}"],
+        [
+            'max(ALERTS{alertname="PsiFieldAvailabilityBudgetBurnPage", alertstate="firing"}) '
+            "or vector(0)",
+            'max(ALERTS{alertname="PsiFieldAvailabilityBudgetBurnTicket", alertstate="firing"}) '
+            "or vector(0)",
+        ],
+    ]
+    # the objective is a series, not a number written into the dashboard
+    assert "99.5" not in json.dumps(board)
+    burn = panels[1][1]["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert burn == [
+        {"color": "green", "value": None},
+        {"color": "orange", "value": 1},
+        {"color": "red", "value": 13.44},  # 28d: 2% of the budget within 1h
+    ]
+    budget = panels[2][1]["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert budget == [
+        {"color": "red", "value": None},
+        {"color": "orange", "value": 0},
+        {"color": "green", "value": 0.25},
+    ]
+
+
+def test_the_slo_series_are_in_the_catalog_with_the_labels_their_rules_keep():
+    spec = load_spec().spec
+    readable = series.read_labels(spec)
+    ids = {"sloth_id", "sloth_service", "sloth_slo"}
+    for name in ["slo:sli_error:ratio_rate5m", "slo:sli_error:ratio_rate28d"]:
+        assert readable[name].labels == ids | {"sloth_window"}
+    assert readable["slo:objective:ratio"].labels == ids
+    # a burn rate divides the 5m SLI by the budget with group_left: it keeps sloth_window
+    assert readable["slo:current_burn_rate:ratio"].labels == ids | {"sloth_window"}
+    assert readable["sloth_slo_info"].labels == ids | {"sloth_objective"}
+    assert set(series.slo_records(spec)) <= set(catalog(spec))
+
+
+def test_the_slo_dashboards_objective_line_follows_the_environments_objective(
+    helm, default_chart, tmp_path
+):
+    args = ["-f", ROOT / "values" / "production.yaml"]
+    args += ["--set-json", "slos.treaty.routing-success.objective=98.5"]
+    manifests = helm("template", "vaultmesh", default_chart, *args)
+    assert manifests.returncode == 0, manifests.stderr
+    rules = write_rule_files(rule_files(manifests.stdout), tmp_path / "rules")
+    [board] = [
+        json.loads(doc["data"]["slos.json"])
+        for doc in load_all(manifests.stdout)
+        if doc["kind"] == "ConfigMap" and doc["metadata"]["name"].endswith("-dashboard-slos")
+    ]
+    [objective] = [
+        t["expr"]
+        for row, p in in_rows(board)
+        if row.startswith("treaty /")
+        for t in p["targets"]
+        if t["legendFormat"] == "objective"
+    ]
+    ids = {"sloth_id": "treaty-routing-success", "sloth_service": "treaty"}
+    ids["sloth_slo"] = "routing-success"
+    test = {
+        "rule_files": [str(path) for path in rules],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [],
+                "promql_expr_test": [
+                    {
+                        "expr": objective,
+                        "eval_time": "1m",
+                        "exp_samples": [
+                            {
+                                "labels": promql.series_text("slo:objective:ratio", ids),
+                                "value": 0.985,
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "objective.test.yaml"
+    path.write_text(dump_yaml(test))
+    result = subprocess.run(
+        [find_tool("promtool"), "test", "rules", path], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_spec_with_slos_and_no_dashboards_ships_the_slo_dashboard_alone():
+    chart = generate(ChartSpec.model_validate(slo_spec()))
+    [view] = chart.chart.dashboards
+    assert (view.name, view.title, view.uid) == ("slos", "SLOs", "demo-slos")
+    assert "dashboards/slos.json" in chart.files
+    assert "templates/dashboards/slos.yaml" in chart.files
+    assert (
+        "  slos:\n    # -- Ship this dashboard.\n    enabled: true\n" in chart.files["values.yaml"]
+    )
+    board = json.loads(view.with_values())
+    assert [p["title"] for p in board["panels"] if p["type"] == "row"] == ["api / fast (7d)"]
+    burn = panels_by_title(board)["Burn rate"]["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert burn[-1] == {"color": "red", "value": 13.44}  # 7d: 8% of the budget within 1h
+
+
+def test_an_slo_without_alerts_has_no_alerts_panel_and_one_alert_shows_alone():
+    quiet = slo_spec(page={"enabled": False}, ticket={"enabled": False})
+    [view] = generate(ChartSpec.model_validate(quiet)).chart.dashboards
+    assert "Alerts" not in panels_by_title(json.loads(view.with_values()))
+    paged = slo_spec(ticket={"enabled": False}, page={"name": "ApiSlow"})
+    [view] = generate(ChartSpec.model_validate(paged)).chart.dashboards
+    alerts = panels_by_title(json.loads(view.with_values()))["Alerts"]
+    assert [(t["legendFormat"], t["expr"]) for t in alerts["targets"]] == [
+        ("page", 'max(ALERTS{alertname="ApiSlow", alertstate="firing"}) or vector(0)')
+    ]
+
+
+def test_a_dashboard_named_slos_is_refused_where_the_spec_has_slos():
+    spec = slo_spec(dashboards=True)
+    spec["dashboards"][0]["name"] = "slos"
+    assert problems(spec) == [
+        "dashboards[0].name: dashboard name 'slos' is the SLO dashboard's, which the chart "
+        "generates for the spec's SLOs"
+    ]
+    assert problems(demo_spec(panel({"metric": "api_queue_depth"}))) == []
+    without_slos = demo_spec(panel({"metric": "api_queue_depth"}))
+    without_slos["dashboards"][0]["name"] = "slos"
+    assert problems(without_slos) == []
+
+
+def test_a_clashing_dashboard_name_points_at_its_file_and_line(tmp_path):
+    spec = slo_spec(dashboards=True)
+    spec["dashboards"][0]["name"] = "slos"
+    path = tmp_path / "spec.yaml"
+    path.write_text(dump_yaml(spec))
+    line = path.read_text().splitlines().index("dashboards:") + 2
+    result = run("render", "--spec", path, "--out", tmp_path / "chart")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(
+        f"{path}:{line}: dashboards[0].name: error: dashboard name 'slos' is the SLO dashboard's"
+    )
+    assert "slos-overview" in result.stderr

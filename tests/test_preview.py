@@ -78,7 +78,7 @@ def test_preview_writes_a_page_per_dashboard_and_an_index(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (
         result.stdout
-        == f"wrote 4 pages to {tmp_path / 'pages'}: open {tmp_path / 'pages' / 'index.html'}\n"
+        == f"wrote 5 pages to {tmp_path / 'pages'}: open {tmp_path / 'pages' / 'index.html'}\n"
     )
     pages = sorted(p.name for p in (tmp_path / "pages").iterdir())
     assert pages == sorted(["index.html", *(f"{n}.html" for n in NAMES)])
@@ -88,6 +88,17 @@ def test_preview_writes_a_page_per_dashboard_and_an_index(tmp_path):
     scheduler = read_page((tmp_path / "pages" / "scheduler.html").read_text())
     titles = [p["title"] for p in expected("scheduler") if p["type"] != "row"]
     assert [p["title"] for p in scheduler.panels] == titles
+
+
+def test_preview_shows_the_slo_dashboard_with_a_row_per_slo_and_its_objective_query(tmp_path):
+    assert run("preview", "--out", tmp_path).returncode == 0
+    text = (tmp_path / "slos.html").read_text()
+    page = read_page(text)
+    assert page.rows == [p["title"] for p in expected("slos") if p["type"] == "row"]
+    assert [p["title"] for p in page.panels] == [
+        p["title"] for p in expected("slos") if p["type"] != "row"
+    ]
+    assert '<code>slo:objective:ratio{sloth_id="treaty-routing-success"}</code>' in text
 
 
 def test_preview_shows_the_queries_escaped_and_thresholds_of_the_chosen_environment(tmp_path):

@@ -9,7 +9,7 @@ import promql_parser
 
 from chartgen.checks.names import Locate, duplicate_name, first_indexes
 from chartgen.errors import Diagnostic
-from chartgen.monitoring import dashboards, dialect, promql, series, templates
+from chartgen.monitoring import dashboards, dialect, promql, series, slo_dashboard, templates
 from chartgen.spec import Alert, ChartSpec, Dashboard, Panel, Threshold
 
 
@@ -18,6 +18,7 @@ def check_monitoring(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     readable = series.read_labels(spec)
     first: dict[tuple[str, str], Sequence[str | int]] = {}
+    slo_records = set(series.slo_records(spec))
 
     def unique(kind: str, name: str, where: Sequence[str | int]) -> None:
         # Locating reads line numbers, which costs a second parse: only for duplicates.
@@ -37,6 +38,16 @@ def check_monitoring(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
             unique("metric family", family.name, ["services", index, "metrics", "families", number])
         for number, rule in enumerate(service.recordingRules):
             unique("recording rule", rule.record, ["services", index, "recordingRules", number])
+            if rule.record in slo_records:
+                found.append(
+                    Diagnostic(
+                        locate(["services", index, "recordingRules", number, "record"]),
+                        f"recording rule {rule.record!r} has the name of a series the SLO rules "
+                        "record: both would write it, and SLO panels and alerts read it",
+                        f"give the rule a name of its own (e.g. {service.name}:"
+                        f"{rule.record.split(':', 1)[-1]}); SLO records are read as they are",
+                    )
+                )
         for number, alert in enumerate(service.alerts):
             unique("alert", alert.alert, ["services", index, "alerts", number])
     for index, service in enumerate(spec.services):
@@ -157,28 +168,45 @@ def _missing_label(reads: Sequence[str], label: str, labels: frozenset[str]) -> 
 def check_dashboards(
     spec: ChartSpec, known: Mapping[str, series.Series], locate: Locate
 ) -> list[Diagnostic]:
-    """Every panel reads declared series through valid PromQL; thresholds name real alerts."""
-    declared = set(promql.BUILTIN_SERIES) | set(known)
-    for service in spec.services:
-        for family in service.metrics.families if service.metrics else []:
-            declared.update(family.series_names())
+    """Panels read declared series, and labels they carry, in valid PromQL; thresholds too."""
+    readable = series.read_labels(spec)
     alerts = dashboards.alerts_by_name(spec)
     found: list[Diagnostic] = []
     first_index = first_indexes(dashboard.name for dashboard in spec.dashboards)
+    generated = slo_dashboard.slo_dashboard(spec)
     for index, dashboard in enumerate(spec.dashboards):
         where: list[str | int] = ["dashboards", index]
         found.extend(duplicate_name("dashboards", index, dashboard.name, first_index, locate))
+        if generated is not None and dashboard.name == generated.name:
+            found.append(
+                Diagnostic(
+                    locate([*where, "name"]),
+                    f"dashboard name {dashboard.name!r} is the SLO dashboard's, which the chart "
+                    "generates for the spec's SLOs",
+                    f"give this dashboard another name (e.g. {dashboard.name}-overview)",
+                )
+            )
         found.extend(
             Diagnostic(locate([*where, *loc]), what, fix)
-            for loc, what, fix in _dashboard_problems(dashboard, known, declared, alerts)
+            for loc, what, fix in _dashboard_problems(dashboard, known, readable, alerts)
         )
+    if generated is not None:
+        # A row per SLO, in spec order: a problem of a row is located at its SLO.
+        rows: list[list[str | int]] = [
+            ["services", index, "slos", number]
+            for index, service in enumerate(spec.services)
+            for number, _ in enumerate(service.slos)
+        ]
+        for loc, what, fix in _dashboard_problems(generated, known, readable, alerts):
+            row = loc[1] if loc[:1] == ("rows",) and isinstance(loc[1], int) else 0
+            found.append(Diagnostic(locate(rows[row]), f"the generated SLO dashboard: {what}", fix))
     return found
 
 
 def _dashboard_problems(
     dashboard: Dashboard,
     known: Mapping[str, series.Series],
-    declared: set[str],
+    readable: Mapping[str, series.Series],
     alerts: Mapping[str, Alert],
 ) -> Iterator[tuple[Sequence[str | int], str, str]]:
     """(path inside the dashboard, what, fix) for each problem of one dashboard."""
@@ -204,7 +232,7 @@ def _dashboard_problems(
             for number, target in enumerate(panel.targets):
                 if target.expr is not None:
                     where = (*at, "targets", number, "expr")
-                    yield from _query_problems(target.expr, where, declared, allowed)
+                    yield from _query_problems(target.expr, where, readable, allowed)
 
 
 def _panel_problems(
@@ -255,7 +283,10 @@ def _threshold_problems(
 
 
 def _query_problems(
-    expr: str, where: Sequence[str | int], declared: set[str], allowed: set[str]
+    expr: str,
+    where: Sequence[str | int],
+    readable: Mapping[str, series.Series],
+    allowed: set[str],
 ) -> Iterator[tuple[Sequence[str | int], str, str]]:
     for name in sorted(set(series.VARIABLE.findall(expr)) - allowed):
         if not name.startswith("__"):
@@ -273,6 +304,8 @@ def _query_problems(
         return
     for what, fix in dialect.problems(text, tree):
         yield where, what, fix
-    names = promql.metric_names(tree)
-    for name in sorted(names - declared):
+    for name in sorted(promql.metric_names(tree) - readable.keys()):
         yield (where, *_undeclared(name))
+    for problem in series.missing_labels(tree, readable):
+        what, fix = _missing_label(problem.reads, problem.label, problem.labels)
+        yield where, f"{what} (named in {problem.named_in})", fix

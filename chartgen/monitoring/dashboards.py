@@ -12,6 +12,7 @@ from typing import Any
 from chartgen.load.sources import HEADER
 from chartgen.monitoring import params
 from chartgen.monitoring.series import Series, panel_queries, panel_unit, read, selector
+from chartgen.monitoring.slo_dashboard import slo_dashboard
 from chartgen.render.serialize import to_json
 from chartgen.spec import Alert, ChartSpec, Dashboard, Panel, Row, Threshold
 
@@ -324,6 +325,12 @@ def alerts_by_name(spec: ChartSpec) -> dict[str, Alert]:
     return {alert.alert: alert for service in spec.services for alert in service.alerts}
 
 
+def all_dashboards(spec: ChartSpec) -> list[Dashboard]:
+    """Every dashboard the chart ships: the spec's, then the SLO dashboard when it has SLOs."""
+    generated = slo_dashboard(spec)
+    return [*spec.dashboards, *([generated] if generated else [])]
+
+
 def configmap_bytes(name: str, text: str) -> int:
     """About how many bytes the dashboard's ConfigMap takes as JSON, as kubectl stores it."""
     encoded = json.dumps({f"{name}.json": text}, ensure_ascii=False)
@@ -335,7 +342,7 @@ def dashboard_views(spec: ChartSpec, known: Mapping[str, Series]) -> tuple[Dashb
     """Every dashboard of the spec, ready to ship; ``known`` is its series catalog."""
     alerts = alerts_by_name(spec)
     views = []
-    for dashboard in spec.dashboards:
+    for dashboard in all_dashboards(spec):
         data = dashboard_json(spec.chart.name, dashboard, known, alerts)
         text = to_json({"$comment": HEADER, **data})  # the generated-file marker first
         file_name = f"dashboards/{dashboard.name}.json"

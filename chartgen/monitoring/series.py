@@ -9,7 +9,7 @@ from types import MappingProxyType
 
 import promql_parser
 
-from chartgen.monitoring import promql
+from chartgen.monitoring import promql, slos
 from chartgen.spec import ChartSpec, MetricFamily, Panel, Target
 
 #: Labels every scraped series carries: job (the service name), and pod, namespace, instance
@@ -88,10 +88,22 @@ def catalog(spec: ChartSpec) -> Mapping[str, Series]:
             labels = _declared_labels(family)
             series = Series(family.name, family.type, service.name, labels, family.unit)
             found.setdefault(family.name, series)
+    for name in slo_records(spec):
+        found.setdefault(name, readable[name])
     for service in spec.services:
         for rule in service.recordingRules:
             found.setdefault(rule.record, readable[rule.record])
     return MappingProxyType(found)
+
+
+def slo_records(spec: ChartSpec) -> list[str]:
+    """The names the SLO rules of the spec record, in rule order, each once."""
+    names = (
+        record
+        for service, slo in slos.all_slos(spec.services)
+        for record, *_ in slos.records(service, slo)
+    )
+    return list(dict.fromkeys(names))
 
 
 def read_labels(spec: ChartSpec) -> Mapping[str, Series]:
@@ -99,7 +111,8 @@ def read_labels(spec: ChartSpec) -> Mapping[str, Series]:
 
     A histogram's buckets carry ``le`` and a summary's quantiles ``quantile``; Prometheus' scrape
     series carry the target's labels; a recording rule carries the labels its expression keeps,
-    read against the series before it, and its own.
+    read against the series before it, and its own; the SLO rules' records come before the
+    spec's recording rules, which may read them.
     """
     found: dict[str, Series] = {}
     for service in spec.services:
@@ -109,6 +122,15 @@ def read_labels(spec: ChartSpec) -> Mapping[str, Series]:
     for name in sorted(promql.BUILTIN_SERIES):
         labels = STANDARD_LABELS if name in promql.SCRAPE_SERIES else None
         found.setdefault(name, Series(name, "gauge", "", labels, ""))
+    for service, slo in slos.all_slos(spec.services):
+        for record, expr, own in slos.records(service, slo):
+            inferred = output_labels(expr, found)
+            inferred = None if inferred is None else inferred | set(own)
+            # Every SLO records the same names, with the same labels: one series each.
+            before = found.get(record)
+            if before is not None and before.labels is not None and inferred is not None:
+                inferred |= before.labels
+            found[record] = Series(record, "recording", "", inferred, "")
     for service in spec.services:
         for rule in service.recordingRules:
             inferred = output_labels(rule.expr, found)

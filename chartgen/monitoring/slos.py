@@ -206,6 +206,14 @@ def rule_groups(service: Service, slo: SLO) -> list[dict[str, Any]]:
     return groups
 
 
+def records(service: Service, slo: SLO) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(record, expr, labels) of each recording rule of the SLO, at the spec's objective."""
+    for group in rule_groups(service, slo):
+        for rule in group["rules"]:
+            if "record" in rule:
+                yield rule["record"], fill_objective(rule["expr"], slo.objective), rule["labels"]
+
+
 def alert_rule(service: Service, slo: SLO, kind: str, alert: SLOAlert) -> dict[str, Any]:
     """One multiwindow, multi-burn-rate alert: both windows of a condition burn too fast."""
     own = _filter(id_labels(service, slo))
