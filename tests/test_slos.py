@@ -17,9 +17,10 @@ from chartgen.pipeline import generate
 from chartgen.spec import ChartSpec
 from chartgen.write import write_chart
 
-from .conftest import ROOT, find_tool
-from .rulefiles import rule_files, write_rule_files
+from .conftest import ROOT
+from .rulefiles import write_rule_files
 from .specdata import dump_yaml, load_all
+from .test_rules import promtool, rendered_rules
 
 SLI_WINDOWS = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
 META_RECORDS = [
@@ -55,18 +56,6 @@ VAULTMESH_SLOS = [
         ["TreatyRoutingSuccessBudgetBurnPage", "TreatyRoutingSuccessBudgetBurnTicket"],
     ),
 ]
-
-
-def promtool(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [find_tool("promtool"), *map(str, args)], capture_output=True, text=True, cwd=cwd
-    )
-
-
-def helm_rules(helm, chart: Path, *args: str | Path) -> dict[str, str]:
-    result = helm("template", "vaultmesh", chart, *args)
-    assert result.returncode == 0, result.stderr
-    return rule_files(result.stdout)
 
 
 def slo_groups(files: dict[str, str]) -> dict[str, list[dict]]:
@@ -117,7 +106,7 @@ def test_vaultmesh_ships_three_slos_with_their_alerts(default_render):
 
 
 def test_each_slo_ships_sloths_groups_records_and_labels(helm, default_chart):
-    groups = slo_groups(helm_rules(helm, default_chart))
+    groups = slo_groups(rendered_rules(helm, default_chart))
     for service, name, objective, period, alerts in VAULTMESH_SLOS:
         ids = {"sloth_id": f"{service}-{name}", "sloth_service": service, "sloth_slo": name}
         sli = groups[f"sloth-slo-sli-recordings-{service}-{name}"]
@@ -163,7 +152,7 @@ def test_burn_rate_factors_are_the_workbooks_shares_over_the_period(period, fact
 
 
 def test_the_alert_thresholds_are_the_factors_times_the_budget(helm, default_chart):
-    groups = slo_groups(helm_rules(helm, default_chart))
+    groups = slo_groups(rendered_rules(helm, default_chart))
     page, ticket = groups["sloth-slo-alerts-psi-field-availability"]
     assert page["expr"].count("> (13.44 * (1 - 99.5 / 100))") == 2
     assert page["expr"].count("> (5.6 * (1 - 99.5 / 100))") == 2
@@ -206,7 +195,7 @@ def test_the_slo_tests_feed_three_days_of_minutes_and_look_at_every_evaluation(d
 
 def test_sloths_nan_on_a_quiet_service_fails_the_no_events_case(helm, default_chart, tmp_path):
     """The quiet-service departure is tested: Sloth's plain ratio leaves NaN and fails."""
-    files = helm_rules(helm, default_chart)
+    files = rendered_rules(helm, default_chart)
     text = files["treaty.rules.yaml"]
     document = load_all(text)[0]
     for group in document["groups"]:
@@ -232,7 +221,7 @@ def test_an_objective_set_per_environment_reaches_the_rules_and_their_tests(helm
     write_chart(generate(vaultmesh_spec()).files, chart)
     values = tmp_path / "v.yaml"
     values.write_text("slos:\n  treaty:\n    routing-success:\n      objective: 99.5\n")
-    files = helm_rules(helm, chart, "-f", values)
+    files = rendered_rules(helm, chart, "-f", values)
     [info] = [
         r
         for r in slo_groups(files)["sloth-slo-meta-recordings-treaty-routing-success"]
@@ -404,7 +393,7 @@ def test_a_latency_slo_matches_its_bound_as_go_and_python_clients_write_it(helm,
         """          latency: {histogram: api_duration_seconds, le: 1}""",
     )
     assert render_spec(tmp_path, text).returncode == 0
-    files = helm_rules(helm, tmp_path / "out")
+    files = rendered_rules(helm, tmp_path / "out")
     [sli] = [
         r
         for r in slo_groups(files)["sloth-slo-sli-recordings-api-availability"]
