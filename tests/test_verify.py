@@ -44,9 +44,11 @@ from .test_cli import run
 STAGING = ROOT / "values" / "staging.yaml"
 FIRING = {"PsiFieldPodDrift", "PsiFieldPredictionErrorHigh", "TreatyNoRequests"}
 HEALTHY_SUMMARY = (
-    "checked 4 targets, 19 metric families, 34 rules (22 recording, 12 alerting): "
+    "checked 4 targets, 19 metric families, 68 rules (52 recording, 16 alerting), 2 SLOs: "
     "all present and healthy; 3 alerts firing (3 warning), 0 pending\n"
 )
+#: The records verify reads each SLO's budget and burn rate from.
+BUDGET, BURN = "slo:period_error_budget_remaining:ratio", "slo:current_burn_rate:ratio"
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +72,13 @@ def shipped_rules(helm, default_chart, fire_now, tmp_path_factory) -> dict[str, 
 
 @contextmanager
 def prometheus_on(
-    texts: dict, rule_paths: list[Path], firing: set[str] = FIRING
+    texts: dict, rule_paths: list[Path], firing: set[str] = FIRING, budgets: int = 2
 ) -> Iterator[tuple[Prometheus, dict[tuple[str, str], Exporter]]]:
-    """Exporters serving texts and a Prometheus scraping them, settled, with `firing` firing."""
+    """Exporters serving texts and a Prometheus scraping them, settled, with `firing` firing.
+
+    It also waits until `budgets` SLOs have both their budget left and burn rate recorded: a
+    rate needs two scrapes, and the meta records follow the SLI records.
+    """
     with exporters(texts) as running:
         targets = scrape_targets(running, NAMESPACE)
         with Prometheus(find_tool("prometheus"), targets, rule_paths) as prom:
@@ -84,6 +90,11 @@ def prometheus_on(
                 ),
                 15,
                 message=f"{sorted(firing)} firing",
+            )
+            prom.wait_until(
+                lambda: all(len(prom.query(record)) == budgets for record in (BUDGET, BURN)),
+                15,
+                message=f"the budgets and burn rates of {budgets} SLOs",
             )
             yield prom, running
 
@@ -154,9 +165,20 @@ def test_the_observed_staging_state_verifies_with_the_three_firing_alerts(health
         ("recording rules", "scheduler", "ok", "1/1 ok"),
         ("recording rules", "psi-field", "ok", "10/10 ok"),
         ("alerting rules", "psi-field", "ok", "5/5 ok"),
+        ("recording rules", "psi-field/availability", "ok", "15/15 ok"),
+        ("alerting rules", "psi-field/availability", "ok", "2/2 ok"),
         ("recording rules", "treaty", "ok", "11/11 ok"),
         ("alerting rules", "treaty", "ok", "7/7 ok"),
+        ("recording rules", "treaty/routing-success", "ok", "15/15 ok"),
+        ("alerting rules", "treaty/routing-success", "ok", "2/2 ok"),
+        # Staging switches the scheduler's SLO off; every target up and the idle treaty's
+        # requests unchanged leave the others their whole budget.
+        ("slo", "psi-field/availability", "ok", "100% left"),
+        ("slo", "treaty/routing-success", "ok", "100% left"),
     ]
+    assert row(result.stdout, "slo", "treaty/routing-success")[4] == (
+        "objective 99.9% over 30d, burn rate 0"
+    )
     alerts = [r for r in rows(result.stdout) if r[0] == "alert"]
     assert [(*r[:4], r[4].split()[0]) for r in alerts] == [
         ("alert", "psi-field", "firing", "warning", "PsiFieldPodDrift"),
@@ -173,11 +195,12 @@ def test_progress_goes_to_stderr_and_says_what_is_checked(healthy, fire_now):
     result = verify(healthy.url, "--values", STAGING, "--values", fire_now)
     assert result.stderr.splitlines() == [
         f"verify: chart vaultmesh with values {STAGING}, {fire_now}: 3 scraped services, "
-        "19 metric families, 34 rules",
+        "19 metric families, 68 rules, 2 SLOs",
         f"verify: reading {healthy.url}",
         "verify: checking the scrape targets of 3 services",
         "verify: checking 19 metric families",
-        "verify: checking 34 rules",
+        "verify: checking 68 rules",
+        "verify: reading the error budgets of 2 SLOs",
         "verify: listing pending and firing alerts",
     ]
 
@@ -190,10 +213,34 @@ def test_json_output_carries_the_totals_checks_and_alerts(healthy, fire_now):
     assert report["totals"] == {
         "targets": {"checked": 4, "failed": 0},
         "metric_families": {"checked": 19, "failed": 0},
-        "recording_rules": {"checked": 22, "failed": 0},
-        "alerting_rules": {"checked": 12, "failed": 0},
+        "recording_rules": {"checked": 52, "failed": 0},
+        "alerting_rules": {"checked": 16, "failed": 0},
+        "slos": {"checked": 2, "failed": 0, "no_data": 0},
     }
     assert all(c["ok"] and c["problems"] == [] for c in report["checks"])
+    slo_checks = [(c["kind"], c["service"], c["slo"]) for c in report["checks"] if c["slo"]]
+    assert slo_checks == [
+        ("recording rules", "psi-field", "availability"),
+        ("alerting rules", "psi-field", "availability"),
+        ("recording rules", "treaty", "routing-success"),
+        ("alerting rules", "treaty", "routing-success"),
+    ]
+    whole = {"state": "ok", "ok": True, "budgetRemaining": 1.0, "burnRate": 0.0, "note": None}
+    assert report["slos"] == [
+        {
+            "service": service,
+            "slo": slo,
+            "id": f"{service}-{slo}",
+            "objective": objective,
+            "period": period,
+            **whole,
+            "problems": [],
+        }
+        for service, slo, objective, period in (
+            ("psi-field", "availability", 99.5, "28d"),
+            ("treaty", "routing-success", 99.9, "30d"),
+        )
+    ]
     assert {(a["alert"], a["severity"], a["state"], a["fails"]) for a in report["alerts"]} == {
         (name, "warning", "firing", False) for name in FIRING
     }
@@ -314,7 +361,7 @@ def test_a_target_down_fails_and_names_the_pod(shipped_rules, fire_now):
     assert "connection refused" in detail
     assert row(result.stdout, "targets", "treaty")[2] == "ok"
     assert summary(result.stdout).startswith(
-        "checked 4 targets, 19 metric families, 34 rules (22 recording, 12 alerting): "
+        "checked 4 targets, 19 metric families, 68 rules (52 recording, 16 alerting), 2 SLOs: "
         "1 target failed;"
     )
 
@@ -359,7 +406,7 @@ def test_a_rule_file_that_fails_to_load_a_failing_rule_and_a_duplicate_are_named
     again = tmp_path / "again" / scheduler.name
     again.write_text(scheduler.read_text())
     loaded = [scheduler, again, psi_field]
-    with prometheus_on(healthy_staging(), loaded, set()) as (prom, _):
+    with prometheus_on(healthy_staging(), loaded, set(), budgets=1) as (prom, _):
         # The treaty file arrives with a duplicate key: the reload fails, the others stay.
         treaty = shipped_rules["treaty.rules.yaml"]
         broken = tmp_path / "broken" / treaty.name
@@ -392,7 +439,24 @@ def test_a_rule_file_that_fails_to_load_a_failing_rule_and_a_duplicate_are_named
         "0/1 ok",
         "duplicate vaultmesh:l3_availability: loaded 2 times",
     )
-    assert ": 20 rules, 1 config reload failed;" in summary(out)
+    # The treaty's SLO rules are in the file that did not load: they fail, and its budget
+    # has no value, which the rules' failure already counts.
+    status, count, detail = row(out, "recording rules", "treaty/routing-success")[2:]
+    assert (status, count) == ("FAIL", "0/15 ok")
+    assert detail.startswith(
+        "missing group sloth-slo-sli-recordings-treaty-routing-success: not loaded; the chart "
+        "ships it in treaty.rules.yaml (8 rules: slo:sli_error:ratio_rate5m, "
+    )
+    assert row(out, "slo", "treaty/routing-success")[2:] == (
+        "no data",
+        "no value",
+        "no value: its rules are not loaded (no group "
+        "sloth-slo-sli-recordings-treaty-routing-success, "
+        "sloth-slo-meta-recordings-treaty-routing-success, "
+        "sloth-slo-alerts-treaty-routing-success)",
+    )
+    assert row(out, "slo", "psi-field/availability")[2:4] == ("ok", "100% left")
+    assert ": 37 rules, 1 config reload failed;" in summary(out)
 
 
 def test_an_unreachable_url_is_a_connection_error_with_exit_2():
