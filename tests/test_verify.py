@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import socket
 import threading
 import time
@@ -18,6 +19,8 @@ from click.testing import CliRunner
 from chartgen.cli import main
 from chartgen.load import load_spec
 from chartgen.monitoring.rules import all_alerts
+from chartgen.pipeline import generate_from_files
+from chartgen.write import write_chart
 
 from .conftest import ROOT, find_tool
 from .promharness import (
@@ -36,6 +39,7 @@ from .staging_state import (
     PSI_FIELD_1,
     TREATY,
     TREATY_VALUES,
+    dropping_treaty,
     healthy_staging,
     treaty_text,
 )
@@ -142,6 +146,13 @@ def row(stdout: str, check: str, service: str) -> tuple[str, ...]:
     """The one row of a check and service; its further details are its continuation rows."""
     [found] = [r for r in rows(stdout) if r[:2] == (check, service)]
     return found
+
+
+def failing(stdout: str, check: str, service: str, result: str) -> str:
+    """The detail of a row that failed with that result, e.g. ``0/11 ok``."""
+    status, found, detail = row(stdout, check, service)[2:]
+    assert (status, found) == ("FAIL", result)
+    return detail
 
 
 def summary(stdout: str) -> str:
@@ -323,10 +334,219 @@ def test_another_spec_is_verified_against_what_it_declares(healthy, tmp_path):
         "missing treaty_queue_depth",
     )
     # This spec ships no treaty rules: the ones loaded in its groups are extra.
-    status, count, detail = row(result.stdout, "recording rules", "treaty")[2:]
-    assert (status, count) == ("FAIL", "0/0 ok +11 extra")
+    detail = failing(result.stdout, "recording rules", "treaty", "0/0 ok +11 extra")
     assert detail.startswith("extra treaty:fill_rate:avg: loaded from ")
     assert not [r for r in rows(result.stdout) if r[1] in ("psi-field", "scheduler")]
+
+
+def test_a_disabled_slo_is_extra_a_missing_one_has_no_value_and_the_objective_is_compared(
+    healthy, fire_now, tmp_path
+):
+    other = tmp_path / "slos.yaml"
+    other.write_text(
+        dump_yaml(
+            {
+                "slos": {
+                    "scheduler": {"anchor-success": {"enabled": True}},
+                    "psi-field": {"availability": {"enabled": False}},
+                    "treaty": {"routing-success": {"objective": 99.5}},
+                }
+            }
+        )
+    )
+    result = verify(healthy.url, "--values", STAGING, "--values", fire_now, "--values", other)
+    assert result.returncode == 1
+    out = result.stdout
+    # Loaded, but switched off by these values: extra, like a disabled alert, and not read.
+    detail = failing(out, "recording rules", "psi-field/availability", "0/0 ok +15 extra")
+    assert detail.startswith("extra slo:sli_error:ratio_rate5m: loaded from ")
+    assert detail.endswith("psi-field.rules.yaml, not shipped with these values")
+    assert row(out, "alerting rules", "psi-field/availability")[2:4] == ("FAIL", "0/0 ok +2 extra")
+    assert [r[1] for r in rows(out) if r[0] == "slo"] == [
+        "scheduler/anchor-success",
+        "treaty/routing-success",
+    ]
+    # Switched on, but not loaded: its rules are missing, so its budget has no value.
+    detail = failing(out, "recording rules", "scheduler/anchor-success", "0/15 ok")
+    assert detail.startswith(
+        "missing group sloth-slo-sli-recordings-scheduler-anchor-success: not loaded; "
+        "the chart ships it in scheduler.rules.yaml (8 rules: "
+    )
+    assert row(out, "alerting rules", "scheduler/anchor-success")[2:4] == ("FAIL", "0/2 ok")
+    status, count, detail = row(out, "slo", "scheduler/anchor-success")[2:]
+    assert (status, count) == ("no data", "no value")
+    assert detail.startswith("no value: its rules are not loaded (no group sloth-slo-sli-")
+    # The loaded rules record staging's 99.9%, not the 99.5% of these values.
+    assert row(out, "slo", "treaty/routing-success")[2:] == (
+        "FAIL",
+        "100% left",
+        "differs objective: 99.9% loaded, the chart ships 99.5%",
+    )
+    assert summary(out).startswith(
+        "checked 4 targets, 19 metric families, 68 rules (52 recording, 16 alerting), 2 SLOs: "
+        "34 rules, 1 SLO failed; 1 SLO without a value yet; 3 alerts firing"
+    )
+
+
+def dropping_staging_texts(share: float, routed: float | None = None) -> dict:
+    """Staging with treaty traffic from now on, a share of it dropped; routed fixes that counter."""
+    start = time.monotonic()
+
+    def treaty() -> str:
+        values = dropping_treaty(time.monotonic() - start, share)
+        return treaty_text(
+            values if routed is None else {**values, "treaty_requests_routed": routed}
+        )
+
+    return {**healthy_staging(), TREATY: treaty}
+
+
+#: With traffic, TreatyNoRequests no longer fires.
+BUSY_FIRING = FIRING - {"TreatyNoRequests"}
+
+
+def test_each_slo_reports_the_budget_left_and_the_burn_rate_its_rules_record(
+    shipped_rules, fire_now
+):
+    # 0.05% of the requests dropped from the first scrape on: the error ratio is half the
+    # 0.1% budget in every window, so half the budget is left and it burns at 0.5.
+    texts = dropping_staging_texts(0.0005)
+    with prometheus_on(texts, list(shipped_rules.values()), BUSY_FIRING) as (prom, _):
+        result = verify(prom.url, "--values", STAGING, "--values", fire_now)
+        as_json = verify(prom.url, "--values", STAGING, "--values", fire_now, "--output", "json")
+    assert result.returncode == 0, result.stdout
+    assert row(result.stdout, "slo", "treaty/routing-success")[2:] == (
+        "ok",
+        "50% left",
+        "objective 99.9% over 30d, burn rate 0.5",
+    )
+    assert row(result.stdout, "slo", "psi-field/availability")[2:] == (
+        "ok",
+        "100% left",
+        "objective 99.5% over 28d, burn rate 0",
+    )
+    assert as_json.returncode == 0
+    [psi_field, treaty] = json.loads(as_json.stdout)["slos"]
+    assert (treaty["id"], treaty["state"]) == ("treaty-routing-success", "ok")
+    assert treaty["budgetRemaining"] == pytest.approx(0.5)
+    assert treaty["burnRate"] == pytest.approx(0.5)
+    assert (psi_field["budgetRemaining"], psi_field["burnRate"]) == (1.0, 0.0)
+
+
+def refuse(constant: str) -> None:
+    """json.loads' parse_constant: NaN and Infinity are not JSON."""
+    raise ValueError(f"{constant} is not JSON")
+
+
+def slo_report(stdout: str, sloth_id: str) -> tuple[bool, dict, dict]:
+    """From strict JSON: whether the report is ok, its SLO totals, and the one SLO's entry."""
+    report = json.loads(stdout, parse_constant=refuse)
+    [slo] = [s for s in report["slos"] if s["id"] == sloth_id]
+    return report["ok"], report["totals"]["slos"], slo
+
+
+def test_a_nan_budget_fails_and_says_where_it_comes_from(shipped_rules, fire_now):
+    # Requests arrive, and the router's exporter writes NaN for the routed ones.
+    texts = dropping_staging_texts(0.0005, routed=math.nan)
+    with prometheus_on(texts, list(shipped_rules.values()), BUSY_FIRING) as (prom, _):
+        result = verify(prom.url, "--values", STAGING, "--values", fire_now)
+        as_json = verify(prom.url, "--values", STAGING, "--values", fire_now, "--output", "json")
+    assert result.returncode == 1
+    sli = "the SLI (1 - treaty_requests_routed / treaty_requests_total) read NaN samples"
+    assert row(result.stdout, "slo", "treaty/routing-success")[2:] == (
+        "FAIL",
+        "NaN",
+        f"NaN slo:period_error_budget_remaining:ratio: {sli}: check what exports its series; "
+        "the budget stays NaN while they are in its 30d period",
+    )
+    at = rows(result.stdout).index(row(result.stdout, "slo", "treaty/routing-success"))
+    assert rows(result.stdout)[at + 1] == (
+        "",
+        "",
+        "",
+        "",
+        f"NaN slo:current_burn_rate:ratio: {sli}: check what exports its series",
+    )
+    # A NaN is no rule error: the SLO's rules are loaded and healthy.
+    assert row(result.stdout, "recording rules", "treaty/routing-success")[2:4] == (
+        "ok",
+        "15/15 ok",
+    )
+    assert ": 1 SLO failed; " in summary(result.stdout)
+    assert as_json.returncode == 1
+    ok, totals, treaty = slo_report(as_json.stdout, "treaty-routing-success")
+    assert (ok, totals) == (False, {"checked": 2, "failed": 1, "no_data": 0})
+    values = (treaty["state"], treaty["ok"], treaty["budgetRemaining"], treaty["burnRate"])
+    assert values == ("failed", False, "NaN", "NaN")
+    assert [p["what"] for p in treaty["problems"]] == ["NaN", "NaN"]
+
+
+def test_an_slo_whose_series_are_not_scraped_yet_has_no_value_and_does_not_fail(helm, tmp_path):
+    families = [
+        {"name": "treaty_requests_total", "type": "counter", "help": "Requests received."},
+        {"name": "treaty_requests_routed", "type": "counter", "help": "Requests routed."},
+    ]
+
+    def slo(name: str, **matchers: str) -> dict:
+        def counter(metric: str) -> dict:
+            return {"metric": metric, "matchers": matchers}
+
+        events = {
+            "good": counter("treaty_requests_routed"),
+            "total": counter("treaty_requests_total"),
+        }
+        return {
+            "name": name,
+            "description": "Requests routed, of all received.",
+            "objective": 99.9,
+            "sli": {"events": events},
+            "runbook": "https://runbooks.example.com/routing",
+        }
+
+    # The second SLO reads a pod that is not running yet.
+    service = minimal_service(
+        "treaty",
+        metrics={"port": "http", "families": families},
+        slos=[slo("routing-success"), slo("eu-routing-success", pod="treaty-eu-0")],
+    )
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(dump_yaml(minimal_spec(service)))
+    chart = tmp_path / "chart" / "demo"
+    write_chart(generate_from_files([spec]).files, chart)
+    rendered = helm("template", "demo", chart)
+    assert rendered.returncode == 0, rendered.stderr
+    rules = write_rule_files(rule_files(rendered.stdout), tmp_path / "rules")
+    with prometheus_on({TREATY: treaty_text()}, rules, set(), budgets=1) as (prom, _):
+        result = verify(prom.url, "--spec", spec)
+        as_json = verify(prom.url, "--spec", spec, "--output", "json")
+    assert result.returncode == 0, result.stdout
+    assert row(result.stdout, "slo", "treaty/routing-success")[2:4] == ("ok", "100% left")
+    assert row(result.stdout, "slo", "treaty/eu-routing-success")[2:] == (
+        "no data",
+        "no value",
+        "no value yet: Prometheus has no "
+        'slo:period_error_budget_remaining:ratio{sloth_id="treaty-eu-routing-success"}; it has '
+        "one once the SLI's series (1 - treaty_requests_routed / treaty_requests_total) are "
+        "scraped and its rules evaluated (just installed?)",
+    )
+    assert row(result.stdout, "recording rules", "treaty/eu-routing-success")[2:4] == (
+        "ok",
+        "15/15 ok",
+    )
+    assert summary(result.stdout) == (
+        "checked 1 target, 2 metric families, 34 rules (30 recording, 4 alerting), 2 SLOs: "
+        "all present and healthy; 1 SLO without a value yet; 0 alerts firing, 0 pending"
+    )
+    assert as_json.returncode == 0
+    ok, totals, eu = slo_report(as_json.stdout, "treaty-eu-routing-success")
+    assert (ok, totals) == (True, {"checked": 2, "failed": 0, "no_data": 1})
+    assert (eu["state"], eu["ok"], eu["budgetRemaining"], eu["burnRate"]) == (
+        "no data",
+        True,
+        None,
+        None,
+    )
+    assert eu["note"].startswith("no value yet: Prometheus has no ")
 
 
 def test_a_target_down_fails_and_names_the_pod(shipped_rules, fire_now):
@@ -355,8 +575,7 @@ def test_a_target_down_fails_and_names_the_pod(shipped_rules, fire_now):
     assert (problem["what"], problem["item"].split()[0]) == ("down", PSI_FIELD_1[1])
     assert "connection refused" in problem["detail"]
     assert result.returncode == 1
-    status, count, detail = row(result.stdout, "targets", "psi-field")[2:]
-    assert (status, count) == ("FAIL", "1/2 up")
+    detail = failing(result.stdout, "targets", "psi-field", "1/2 up")
     assert detail.startswith(f"down {PSI_FIELD_1[1]} (127.0.0.1:")
     assert "connection refused" in detail
     assert row(result.stdout, "targets", "treaty")[2] == "ok"
@@ -423,15 +642,13 @@ def test_a_rule_file_that_fails_to_load_a_failing_rule_and_a_duplicate_are_named
     out = result.stdout
     status, _, detail = row(out, "prometheus", "-")[2:]
     assert (status, detail.split(":")[0]) == ("FAIL", "reload failed configuration")
-    status, count, detail = row(out, "recording rules", "treaty")[2:]
-    assert (status, count) == ("FAIL", "0/11 ok")
+    detail = failing(out, "recording rules", "treaty", "0/11 ok")
     assert detail.startswith(
         "missing group treaty.recording: not loaded; the chart ships it in treaty.rules.yaml "
         "(11 rules: treaty:fill_rate:avg, treaty:fill_rate:min, "
     )
     assert row(out, "alerting rules", "treaty")[2:4] == ("FAIL", "0/7 ok")
-    status, count, detail = row(out, "recording rules", "psi-field")[2:]
-    assert (status, count) == ("FAIL", "9/10 ok")
+    detail = failing(out, "recording rules", "psi-field", "9/10 ok")
     assert detail.startswith("unhealthy psi:density:avg: found duplicate series for the match")
     assert row(out, "alerting rules", "psi-field")[2:4] == ("ok", "5/5 ok")
     assert row(out, "recording rules", "scheduler")[2:] == (
@@ -441,8 +658,7 @@ def test_a_rule_file_that_fails_to_load_a_failing_rule_and_a_duplicate_are_named
     )
     # The treaty's SLO rules are in the file that did not load: they fail, and its budget
     # has no value, which the rules' failure already counts.
-    status, count, detail = row(out, "recording rules", "treaty/routing-success")[2:]
-    assert (status, count) == ("FAIL", "0/15 ok")
+    detail = failing(out, "recording rules", "treaty/routing-success", "0/15 ok")
     assert detail.startswith(
         "missing group sloth-slo-sli-recordings-treaty-routing-success: not loaded; the chart "
         "ships it in treaty.rules.yaml (8 rules: slo:sli_error:ratio_rate5m, "

@@ -303,12 +303,9 @@ def _no_value_note(slo: ExpectedSLO, loaded: set[str]) -> str:
 def _not_finite(slo: ExpectedSLO, name: str, value: float) -> Problem:
     """A budget or burn rate that is NaN or infinite: where it comes from, and how long it stays."""
     what = "NaN" if math.isnan(value) else "infinite"
-    stays = (
-        f"; it stays {what} while those samples are in the {slo.period} period"
-        if name == BUDGET_REMAINING
-        else ""
-    )
-    detail = f"the SLI ({slo.indicator}) read {what} samples{stays}: check what exports its series"
+    detail = f"the SLI ({slo.indicator}) read {what} samples: check what exports its series"
+    if name == BUDGET_REMAINING:
+        detail += f"; the budget stays {what} while they are in its {slo.period} period"
     return Problem(what, name, detail)
 
 
