@@ -17,9 +17,11 @@ import pytest
 from click.testing import CliRunner
 
 from chartgen.cli import main
+from chartgen.live.release import release, release_values
+from chartgen.live.verify import slo_statuses
 from chartgen.load import load_spec
 from chartgen.monitoring.rules import all_alerts
-from chartgen.pipeline import generate_from_files
+from chartgen.pipeline import generate_from_files, prepare
 from chartgen.write import write_chart
 
 from .conftest import ROOT, find_tool
@@ -479,6 +481,35 @@ def test_a_nan_budget_fails_and_says_where_it_comes_from(shipped_rules, fire_now
     values = (treaty["state"], treaty["ok"], treaty["budgetRemaining"], treaty["burnRate"])
     assert values == ("failed", False, "NaN", "NaN")
     assert [p["what"] for p in treaty["problems"]] == ["NaN", "NaN"]
+
+
+def test_an_slo_recorded_twice_or_infinite_fails_and_the_note_of_no_value_stays_out():
+    staging = release(load_spec().spec, release_values(prepare(values_paths=[STAGING])))
+
+    def sample(name: str, sloth_id: str, value: str, **labels: str) -> dict:
+        return {"metric": {"__name__": name, "sloth_id": sloth_id, **labels}, "value": [0, value]}
+
+    loaded = {g for slo in staging.slos for g in slo.groups}
+    psi_field, treaty = slo_statuses(
+        staging,
+        [
+            sample(BUDGET, "psi-field-availability", "0.9", cluster="a"),
+            sample(BUDGET, "psi-field-availability", "0.8", cluster="b"),
+            sample(BUDGET, "treaty-routing-success", "0.9"),
+            sample(BURN, "treaty-routing-success", "+Inf"),
+        ],
+        loaded,
+    )
+    assert (psi_field.state, psi_field.budget_remaining, psi_field.note) == ("failed", None, "")
+    assert [str(p) for p in psi_field.problems] == [
+        "duplicate slo:period_error_budget_remaining:ratio: 2 series with "
+        "sloth_id=psi-field-availability: other rules record it too"
+    ]
+    assert (treaty.state, treaty.budget_remaining, treaty.burn_rate) == ("failed", 0.9, math.inf)
+    assert [str(p) for p in treaty.problems] == [
+        "infinite slo:current_burn_rate:ratio: the SLI (1 - treaty_requests_routed / "
+        "treaty_requests_total) read infinite samples: check what exports its series"
+    ]
 
 
 def test_an_slo_whose_series_are_not_scraped_yet_has_no_value_and_does_not_fail(helm, tmp_path):

@@ -260,10 +260,7 @@ def slo_statuses(
             series = found.get((slo.id, name), [])
             values[name] = series[0] if len(series) == 1 else None
             if len(series) > 1:
-                detail = (
-                    f"{len(series)} series with sloth_id={slo.id}: the SLO's rules are loaded "
-                    "more than once"
-                )
+                detail = f"{len(series)} series with sloth_id={slo.id}: other rules record it too"
                 problems.append(Problem("duplicate", name, detail))
         for name in (BUDGET_REMAINING, BURN_RATE):
             value = values[name]
@@ -282,7 +279,7 @@ def slo_statuses(
             values[BUDGET_REMAINING],
             values[BURN_RATE],
             tuple(problems),
-            _no_value_note(slo, loaded) if values[BUDGET_REMAINING] is None else "",
+            "" if (slo.id, BUDGET_REMAINING) in found else _no_value_note(slo, loaded),
         )
         statuses.append(status)
     return statuses
