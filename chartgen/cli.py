@@ -372,12 +372,13 @@ def verify(
     """Check a live release against the spec through the Prometheus HTTP API.
 
     Every service's targets are up, every declared metric family is present, every rule the
-    chart ships with these values is loaded and healthy; pending and firing alerts are listed.
+    chart ships with these values is loaded and healthy; each SLO's error budget left and burn
+    rate are read, and pending and firing alerts are listed.
     Exit 0 when all is present and healthy, 1 when something is not, 2 when verify cannot run.
     """
     from chartgen.live.promapi import PrometheusAPI  # noqa: PLC0415
     from chartgen.live.release import release, release_values  # noqa: PLC0415
-    from chartgen.live.report import not_run_json  # noqa: PLC0415
+    from chartgen.live.report import not_run_json, plural  # noqa: PLC0415
     from chartgen.live.verify import verify_release  # noqa: PLC0415
     from chartgen.pipeline import prepare  # noqa: PLC0415
 
@@ -391,9 +392,10 @@ def verify(
         expected = release(built.spec, release_values(built))
         families = sum(len(s.families) for s in expected.services)
         values = "values " + ", ".join(map(str, values_files)) if values_files else "default values"
+        slos = f", {plural(len(expected.slos), 'SLO')}" if expected.slos else ""
         progress(
             f"chart {expected.chart} with {values}: {len(expected.services)} scraped "
-            f"services, {families} metric families, {len(expected.rules)} rules"
+            f"services, {families} metric families, {len(expected.rules)} rules{slos}"
         )
         report = verify_release(
             api, expected, namespace=namespace, fail_on_firing=fail_on_firing, progress=progress

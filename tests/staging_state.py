@@ -188,10 +188,12 @@ def high_rtt_staging() -> dict[TargetKey, str]:
     return staging({**TREATY_VALUES, "treaty_rtt_ms": 9000})
 
 
-def dropping_treaty(elapsed_seconds: float) -> dict[str, float]:
-    """Treaty values after elapsed_seconds of traffic of which half is dropped."""
+def dropping_treaty(
+    elapsed_seconds: float, fraction: float = DROPPING_FRACTION
+) -> dict[str, float]:
+    """Treaty values after elapsed_seconds of traffic of which a fraction (half) is dropped."""
     new = DROPPING_REQUESTS_PER_SECOND * elapsed_seconds
-    dropped = new * DROPPING_FRACTION
+    dropped = new * fraction
     return {
         **TREATY_VALUES,
         "treaty_requests_total": TREATY_VALUES["treaty_requests_total"] + new,

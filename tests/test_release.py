@@ -38,7 +38,8 @@ def shipped_by_helm(helm, chart, values_files) -> set[tuple]:
             "alerting" if "alert" in rule else "recording",
             rule.get("alert") or rule["record"],
             rule.get("labels", {}).get("severity", "") if "alert" in rule else "",
-            duration_seconds(rule["for"]) if "alert" in rule else 0.0,
+            # An SLO's burn-rate alerts have no for: they fire at their first evaluation.
+            duration_seconds(rule.get("for", "0s")) if "alert" in rule else 0.0,
         )
         for group in groups
         for rule in group["rules"]
@@ -74,6 +75,12 @@ OVERRIDES = {
         "rules": {"configMap": {"enabled": False}, "prometheusRule": {"enabled": True}}
     },
     "no-rules": {"rules": {"configMap": {"enabled": False}}},
+    "slos-on-and-off": {
+        "slos": {
+            "scheduler": {"anchor-success": {"enabled": True}},
+            "treaty": {"routing-success": {"enabled": False}},
+        }
+    },
 }
 
 
@@ -89,7 +96,9 @@ def test_the_expected_rules_are_the_rules_helm_renders(helm, default_chart, buil
     if name == "no-rules":
         assert expected == set()
     if name == "defaults":
-        assert len(expected) == 34
+        # 34 of the services' own, and 17 of each of the three SLOs: 8 SLI windows, 7 meta
+        # records, a page and a ticket.
+        assert len(expected) == 34 + 3 * 17
 
 
 def test_the_default_release_scrapes_the_three_services_with_19_families(built):
@@ -105,11 +114,40 @@ def test_the_default_release_scrapes_the_three_services_with_19_families(built):
         "vmsh_anchor_duration_seconds_sum",
         "vmsh_anchor_duration_seconds_count",
     )
+    slo_ids = ("scheduler-anchor-success", "psi-field-availability", "treaty-routing-success")
     assert set(shipped.groups) == {
         f"{s}.{kind}"
         for s in ("scheduler", "psi-field", "treaty")
         for kind in ("recording", "alerts")
+    } | {
+        f"sloth-slo-{kind}-{i}"
+        for i in slo_ids
+        for kind in ("sli-recordings", "meta-recordings", "alerts")
     }
+    assert [(s.id, s.objective, s.period) for s in shipped.slos] == [
+        ("scheduler-anchor-success", 99, "30d"),
+        ("psi-field-availability", 99.5, "28d"),
+        ("treaty-routing-success", 99.9, "30d"),
+    ]
+
+
+def test_a_disabled_slo_is_not_expected_but_its_groups_stay_the_charts(built, tmp_path):
+    override = tmp_path / "objective.yaml"
+    override.write_text(dump_yaml({"slos": {"treaty": {"routing-success": {"objective": 99.5}}}}))
+    shipped = release(built.spec, release_values(prepare(values_paths=[STAGING, override])))
+    # Staging switches the scheduler's SLO off; the later file sets the treaty's objective.
+    assert [(s.id, s.objective) for s in shipped.slos] == [
+        ("psi-field-availability", 99.5),
+        ("treaty-routing-success", 99.5),
+    ]
+    assert not [r for r in shipped.rules if "scheduler-anchor-success" in r.group]
+    owner = shipped.groups["sloth-slo-alerts-scheduler-anchor-success"]
+    assert (owner.service, owner.slo, owner.type) == ("scheduler", "anchor-success", "alerting")
+    alerts = [(r.name, r.severity, r.for_seconds) for r in shipped.rules if r.type == "alerting"]
+    assert alerts[-2:] == [
+        ("TreatyRoutingSuccessBudgetBurnPage", "critical", 0.0),
+        ("TreatyRoutingSuccessBudgetBurnTicket", "warning", 0.0),
+    ]
 
 
 def test_a_disabled_service_is_not_expected_to_be_scraped(built, tmp_path):

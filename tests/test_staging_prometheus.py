@@ -41,6 +41,13 @@ SEED_ALERTS = {
 }
 # Treaty at fill 0.3, rtt 9 s and dropping half its traffic; psi-field-0 down.
 BROKEN_ALERTS = {
+    # Half of the treaty's requests dropped burns 500 budgets of 0.1%; psi-field-0 down for a
+    # share s of the SLI windows is s / 2 errors, past the page's 13.44 budgets of 0.5% once
+    # s passes 13.4%. Both SLOs page and ticket (staging switches the scheduler's SLO off).
+    ("TreatyRoutingSuccessBudgetBurnPage", None),
+    ("TreatyRoutingSuccessBudgetBurnTicket", None),
+    ("PsiFieldAvailabilityBudgetBurnPage", None),
+    ("PsiFieldAvailabilityBudgetBurnTicket", None),
     ("TreatyFillRateLow", TREATY[1]),
     ("TreatyFillRateCritical", TREATY[1]),
     ("TreatyRttHigh", TREATY[1]),
@@ -97,6 +104,16 @@ def rules_by_type(prometheus: Prometheus) -> dict[str, list[dict[str, Any]]]:
     return grouped
 
 
+def slo_values(prometheus: Prometheus, record: str) -> dict[str, float]:
+    """The SLOs' values of one of Sloth's meta records, by sloth_id, once each SLO has one."""
+    samples = prometheus.wait_until(
+        lambda: (found := prometheus.query(record)) and len(found) == 2 and found,
+        SETTLE_TIMEOUT,
+        message=f"{record} of both SLOs",
+    )
+    return {s["metric"]["sloth_id"]: float(s["value"][1]) for s in samples}
+
+
 def alert(prometheus: Prometheus, name: str) -> dict[str, Any]:
     """The one active alert of that name."""
     [found] = [a for a in prometheus.alerts() if a["labels"]["alertname"] == name]
@@ -109,10 +126,17 @@ def test_the_observed_staging_state_fires_exactly_the_three_seed_alerts(staging_
         with Prometheus(find_tool("prometheus"), targets, staging_rules) as prom:
             prom.wait_settled()
             rules = rules_by_type(prom)
+            # The services' own 12 alerting and 22 recording rules, and the rules of the two
+            # SLOs staging ships: 8 SLI windows, 7 meta records, a page and a ticket each.
             assert {kind: len(found) for kind, found in rules.items()} == {
-                "alerting": 12,
-                "recording": 22,
+                "alerting": 12 + 2 * 2,
+                "recording": 22 + 2 * 15,
             }
+            assert sorted(g["name"] for g in prom.rules() if g["name"].startswith("sloth-")) == [
+                f"sloth-slo-{kind}-{slo}"
+                for kind in ("alerts", "meta-recordings", "sli-recordings")
+                for slo in ("psi-field-availability", "treaty-routing-success")
+            ]
             # The idle treaty's request rate needs two scrapes in its window before it is 0.
             prom.wait_until(
                 lambda: prom.query("treaty:requests:rate_5m"),
@@ -128,6 +152,21 @@ def test_the_observed_staging_state_fires_exactly_the_three_seed_alerts(staging_
                 if r["health"] != "ok"
             ]
             assert unhealthy == []
+
+            # Every target up and the idle treaty's requests unchanged: no errors, so both SLOs
+            # keep their whole budget, burn nothing, and record staging's objectives.
+            assert slo_values(prom, "slo:period_error_budget_remaining:ratio") == {
+                "psi-field-availability": 1.0,
+                "treaty-routing-success": 1.0,
+            }
+            assert slo_values(prom, "slo:current_burn_rate:ratio") == {
+                "psi-field-availability": 0.0,
+                "treaty-routing-success": 0.0,
+            }
+            assert slo_values(prom, "slo:objective:ratio") == {
+                "psi-field-availability": pytest.approx(0.995),
+                "treaty-routing-success": pytest.approx(0.999),
+            }
 
             # Staging's tuned threshold, not the default 0.5, is what Prometheus evaluates.
             [drift_rule] = [r for r in rules["alerting"] if r["name"] == "PsiFieldPodDrift"]
@@ -163,6 +202,14 @@ def test_a_plainly_broken_state_fires_the_matching_alerts(staging_rules):
 
             dropped = alert(prom, "TreatyDropRateHigh")
             assert dropped["labels"]["severity"] == "critical"
+            page = alert(prom, "TreatyRoutingSuccessBudgetBurnPage")
+            assert (page["labels"]["severity"], page["labels"]["sloth_id"]) == (
+                "critical",
+                "treaty-routing-success",
+            )
+            # The burn of half the requests dropped: 0.5 / 0.001.
+            burn = slo_values(prom, "slo:current_burn_rate:ratio")["treaty-routing-success"]
+            assert burn == pytest.approx(500, rel=0.01)
             assert float(dropped["value"]) == pytest.approx(0.5, abs=0.05)
             assert alert(prom, "PsiFieldDown")["annotations"]["summary"] == (
                 "psi-field target psi-field-0 is down"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import socket
 import threading
 import time
@@ -16,8 +17,12 @@ import pytest
 from click.testing import CliRunner
 
 from chartgen.cli import main
+from chartgen.live.release import release, release_values
+from chartgen.live.verify import slo_statuses
 from chartgen.load import load_spec
 from chartgen.monitoring.rules import all_alerts
+from chartgen.pipeline import generate_from_files, prepare
+from chartgen.write import write_chart
 
 from .conftest import ROOT, find_tool
 from .promharness import (
@@ -36,6 +41,7 @@ from .staging_state import (
     PSI_FIELD_1,
     TREATY,
     TREATY_VALUES,
+    dropping_treaty,
     healthy_staging,
     treaty_text,
 )
@@ -44,9 +50,11 @@ from .test_cli import run
 STAGING = ROOT / "values" / "staging.yaml"
 FIRING = {"PsiFieldPodDrift", "PsiFieldPredictionErrorHigh", "TreatyNoRequests"}
 HEALTHY_SUMMARY = (
-    "checked 4 targets, 19 metric families, 34 rules (22 recording, 12 alerting): "
+    "checked 4 targets, 19 metric families, 68 rules (52 recording, 16 alerting), 2 SLOs: "
     "all present and healthy; 3 alerts firing (3 warning), 0 pending\n"
 )
+#: The records verify reads each SLO's budget and burn rate from.
+BUDGET, BURN = "slo:period_error_budget_remaining:ratio", "slo:current_burn_rate:ratio"
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +78,13 @@ def shipped_rules(helm, default_chart, fire_now, tmp_path_factory) -> dict[str, 
 
 @contextmanager
 def prometheus_on(
-    texts: dict, rule_paths: list[Path], firing: set[str] = FIRING
+    texts: dict, rule_paths: list[Path], firing: set[str] = FIRING, budgets: int = 2
 ) -> Iterator[tuple[Prometheus, dict[tuple[str, str], Exporter]]]:
-    """Exporters serving texts and a Prometheus scraping them, settled, with `firing` firing."""
+    """Exporters serving texts and a Prometheus scraping them, settled, with `firing` firing.
+
+    It also waits until `budgets` SLOs have both their budget left and burn rate recorded: a
+    rate needs two scrapes, and the meta records follow the SLI records.
+    """
     with exporters(texts) as running:
         targets = scrape_targets(running, NAMESPACE)
         with Prometheus(find_tool("prometheus"), targets, rule_paths) as prom:
@@ -84,6 +96,11 @@ def prometheus_on(
                 ),
                 15,
                 message=f"{sorted(firing)} firing",
+            )
+            prom.wait_until(
+                lambda: all(len(prom.query(record)) == budgets for record in (BUDGET, BURN)),
+                15,
+                message=f"the budgets and burn rates of {budgets} SLOs",
             )
             yield prom, running
 
@@ -133,6 +150,13 @@ def row(stdout: str, check: str, service: str) -> tuple[str, ...]:
     return found
 
 
+def failing(stdout: str, check: str, service: str, result: str) -> str:
+    """The detail of a row that failed with that result, e.g. ``0/11 ok``."""
+    status, found, detail = row(stdout, check, service)[2:]
+    assert (status, found) == ("FAIL", result)
+    return detail
+
+
 def summary(stdout: str) -> str:
     return stdout.splitlines()[-1]
 
@@ -154,9 +178,20 @@ def test_the_observed_staging_state_verifies_with_the_three_firing_alerts(health
         ("recording rules", "scheduler", "ok", "1/1 ok"),
         ("recording rules", "psi-field", "ok", "10/10 ok"),
         ("alerting rules", "psi-field", "ok", "5/5 ok"),
+        ("recording rules", "psi-field/availability", "ok", "15/15 ok"),
+        ("alerting rules", "psi-field/availability", "ok", "2/2 ok"),
         ("recording rules", "treaty", "ok", "11/11 ok"),
         ("alerting rules", "treaty", "ok", "7/7 ok"),
+        ("recording rules", "treaty/routing-success", "ok", "15/15 ok"),
+        ("alerting rules", "treaty/routing-success", "ok", "2/2 ok"),
+        # Staging switches the scheduler's SLO off; every target up and the idle treaty's
+        # requests unchanged leave the others their whole budget.
+        ("slo", "psi-field/availability", "ok", "100% left"),
+        ("slo", "treaty/routing-success", "ok", "100% left"),
     ]
+    assert row(result.stdout, "slo", "treaty/routing-success")[4] == (
+        "objective 99.9% over 30d, burn rate 0"
+    )
     alerts = [r for r in rows(result.stdout) if r[0] == "alert"]
     assert [(*r[:4], r[4].split()[0]) for r in alerts] == [
         ("alert", "psi-field", "firing", "warning", "PsiFieldPodDrift"),
@@ -173,11 +208,12 @@ def test_progress_goes_to_stderr_and_says_what_is_checked(healthy, fire_now):
     result = verify(healthy.url, "--values", STAGING, "--values", fire_now)
     assert result.stderr.splitlines() == [
         f"verify: chart vaultmesh with values {STAGING}, {fire_now}: 3 scraped services, "
-        "19 metric families, 34 rules",
+        "19 metric families, 68 rules, 2 SLOs",
         f"verify: reading {healthy.url}",
         "verify: checking the scrape targets of 3 services",
         "verify: checking 19 metric families",
-        "verify: checking 34 rules",
+        "verify: checking 68 rules",
+        "verify: reading the error budgets of 2 SLOs",
         "verify: listing pending and firing alerts",
     ]
 
@@ -190,10 +226,34 @@ def test_json_output_carries_the_totals_checks_and_alerts(healthy, fire_now):
     assert report["totals"] == {
         "targets": {"checked": 4, "failed": 0},
         "metric_families": {"checked": 19, "failed": 0},
-        "recording_rules": {"checked": 22, "failed": 0},
-        "alerting_rules": {"checked": 12, "failed": 0},
+        "recording_rules": {"checked": 52, "failed": 0},
+        "alerting_rules": {"checked": 16, "failed": 0},
+        "slos": {"checked": 2, "failed": 0, "no_data": 0},
     }
     assert all(c["ok"] and c["problems"] == [] for c in report["checks"])
+    slo_checks = [(c["kind"], c["service"], c["slo"]) for c in report["checks"] if c["slo"]]
+    assert slo_checks == [
+        ("recording rules", "psi-field", "availability"),
+        ("alerting rules", "psi-field", "availability"),
+        ("recording rules", "treaty", "routing-success"),
+        ("alerting rules", "treaty", "routing-success"),
+    ]
+    whole = {"state": "ok", "ok": True, "budgetRemaining": 1.0, "burnRate": 0.0, "note": None}
+    assert report["slos"] == [
+        {
+            "service": service,
+            "slo": slo,
+            "id": f"{service}-{slo}",
+            "objective": objective,
+            "period": period,
+            **whole,
+            "problems": [],
+        }
+        for service, slo, objective, period in (
+            ("psi-field", "availability", 99.5, "28d"),
+            ("treaty", "routing-success", 99.9, "30d"),
+        )
+    ]
     assert {(a["alert"], a["severity"], a["state"], a["fails"]) for a in report["alerts"]} == {
         (name, "warning", "firing", False) for name in FIRING
     }
@@ -276,10 +336,248 @@ def test_another_spec_is_verified_against_what_it_declares(healthy, tmp_path):
         "missing treaty_queue_depth",
     )
     # This spec ships no treaty rules: the ones loaded in its groups are extra.
-    status, count, detail = row(result.stdout, "recording rules", "treaty")[2:]
-    assert (status, count) == ("FAIL", "0/0 ok +11 extra")
+    detail = failing(result.stdout, "recording rules", "treaty", "0/0 ok +11 extra")
     assert detail.startswith("extra treaty:fill_rate:avg: loaded from ")
     assert not [r for r in rows(result.stdout) if r[1] in ("psi-field", "scheduler")]
+
+
+def test_a_disabled_slo_is_extra_a_missing_one_has_no_value_and_the_objective_is_compared(
+    healthy, fire_now, tmp_path
+):
+    other = tmp_path / "slos.yaml"
+    other.write_text(
+        dump_yaml(
+            {
+                "slos": {
+                    "scheduler": {"anchor-success": {"enabled": True}},
+                    "psi-field": {"availability": {"enabled": False}},
+                    "treaty": {"routing-success": {"objective": 99.5}},
+                }
+            }
+        )
+    )
+    result = verify(healthy.url, "--values", STAGING, "--values", fire_now, "--values", other)
+    assert result.returncode == 1
+    out = result.stdout
+    # Loaded, but switched off by these values: extra, like a disabled alert, and not read.
+    detail = failing(out, "recording rules", "psi-field/availability", "0/0 ok +15 extra")
+    assert detail.startswith("extra slo:sli_error:ratio_rate5m: loaded from ")
+    assert detail.endswith("psi-field.rules.yaml, not shipped with these values")
+    assert row(out, "alerting rules", "psi-field/availability")[2:4] == ("FAIL", "0/0 ok +2 extra")
+    assert [r[1] for r in rows(out) if r[0] == "slo"] == [
+        "scheduler/anchor-success",
+        "treaty/routing-success",
+    ]
+    # Switched on, but not loaded: its rules are missing, so its budget has no value.
+    detail = failing(out, "recording rules", "scheduler/anchor-success", "0/15 ok")
+    assert detail.startswith(
+        "missing group sloth-slo-sli-recordings-scheduler-anchor-success: not loaded; "
+        "the chart ships it in scheduler.rules.yaml (8 rules: "
+    )
+    assert row(out, "alerting rules", "scheduler/anchor-success")[2:4] == ("FAIL", "0/2 ok")
+    status, count, detail = row(out, "slo", "scheduler/anchor-success")[2:]
+    assert (status, count) == ("no data", "no value")
+    assert detail.startswith("no value: its rules are not loaded (no group sloth-slo-sli-")
+    # The loaded rules record staging's 99.9%, not the 99.5% of these values.
+    assert row(out, "slo", "treaty/routing-success")[2:] == (
+        "FAIL",
+        "100% left",
+        "differs objective: 99.9% loaded, the chart ships 99.5%",
+    )
+    assert summary(out).startswith(
+        "checked 4 targets, 19 metric families, 68 rules (52 recording, 16 alerting), 2 SLOs: "
+        "34 rules, 1 SLO failed; 1 SLO without a value yet; 3 alerts firing"
+    )
+
+
+def dropping_staging_texts(share: float, routed: float | None = None) -> dict:
+    """Staging with treaty traffic from now on, a share of it dropped; routed fixes that counter."""
+    start = time.monotonic()
+
+    def treaty() -> str:
+        values = dropping_treaty(time.monotonic() - start, share)
+        return treaty_text(
+            values if routed is None else {**values, "treaty_requests_routed": routed}
+        )
+
+    return {**healthy_staging(), TREATY: treaty}
+
+
+#: With traffic, TreatyNoRequests no longer fires.
+BUSY_FIRING = FIRING - {"TreatyNoRequests"}
+
+
+def test_each_slo_reports_the_budget_left_and_the_burn_rate_its_rules_record(
+    shipped_rules, fire_now
+):
+    # 0.05% of the requests dropped from the first scrape on: the error ratio is half the
+    # 0.1% budget in every window, so half the budget is left and it burns at 0.5.
+    texts = dropping_staging_texts(0.0005)
+    with prometheus_on(texts, list(shipped_rules.values()), BUSY_FIRING) as (prom, _):
+        result = verify(prom.url, "--values", STAGING, "--values", fire_now)
+        as_json = verify(prom.url, "--values", STAGING, "--values", fire_now, "--output", "json")
+    assert result.returncode == 0, result.stdout
+    assert row(result.stdout, "slo", "treaty/routing-success")[2:] == (
+        "ok",
+        "50% left",
+        "objective 99.9% over 30d, burn rate 0.5",
+    )
+    assert row(result.stdout, "slo", "psi-field/availability")[2:] == (
+        "ok",
+        "100% left",
+        "objective 99.5% over 28d, burn rate 0",
+    )
+    assert as_json.returncode == 0
+    [psi_field, treaty] = json.loads(as_json.stdout)["slos"]
+    assert (treaty["id"], treaty["state"]) == ("treaty-routing-success", "ok")
+    assert treaty["budgetRemaining"] == pytest.approx(0.5)
+    assert treaty["burnRate"] == pytest.approx(0.5)
+    assert (psi_field["budgetRemaining"], psi_field["burnRate"]) == (1.0, 0.0)
+
+
+def refuse(constant: str) -> None:
+    """json.loads' parse_constant: NaN and Infinity are not JSON."""
+    raise ValueError(f"{constant} is not JSON")
+
+
+def slo_report(stdout: str, sloth_id: str) -> tuple[bool, dict, dict]:
+    """From strict JSON: whether the report is ok, its SLO totals, and the one SLO's entry."""
+    report = json.loads(stdout, parse_constant=refuse)
+    [slo] = [s for s in report["slos"] if s["id"] == sloth_id]
+    return report["ok"], report["totals"]["slos"], slo
+
+
+def test_a_nan_budget_fails_and_says_where_it_comes_from(shipped_rules, fire_now):
+    # Requests arrive, and the router's exporter writes NaN for the routed ones.
+    texts = dropping_staging_texts(0.0005, routed=math.nan)
+    with prometheus_on(texts, list(shipped_rules.values()), BUSY_FIRING) as (prom, _):
+        result = verify(prom.url, "--values", STAGING, "--values", fire_now)
+        as_json = verify(prom.url, "--values", STAGING, "--values", fire_now, "--output", "json")
+    assert result.returncode == 1
+    sli = "the SLI (1 - treaty_requests_routed / treaty_requests_total) read NaN samples"
+    assert row(result.stdout, "slo", "treaty/routing-success")[2:] == (
+        "FAIL",
+        "NaN",
+        f"NaN slo:period_error_budget_remaining:ratio: {sli}: check what exports its series; "
+        "the budget stays NaN while they are in its 30d period",
+    )
+    at = rows(result.stdout).index(row(result.stdout, "slo", "treaty/routing-success"))
+    assert rows(result.stdout)[at + 1] == (
+        "",
+        "",
+        "",
+        "",
+        f"NaN slo:current_burn_rate:ratio: {sli}: check what exports its series",
+    )
+    # A NaN is no rule error: the SLO's rules are loaded and healthy.
+    assert row(result.stdout, "recording rules", "treaty/routing-success")[2:4] == (
+        "ok",
+        "15/15 ok",
+    )
+    assert ": 1 SLO failed; " in summary(result.stdout)
+    assert as_json.returncode == 1
+    ok, totals, treaty = slo_report(as_json.stdout, "treaty-routing-success")
+    assert (ok, totals) == (False, {"checked": 2, "failed": 1, "no_data": 0})
+    values = (treaty["state"], treaty["ok"], treaty["budgetRemaining"], treaty["burnRate"])
+    assert values == ("failed", False, "NaN", "NaN")
+    assert [p["what"] for p in treaty["problems"]] == ["NaN", "NaN"]
+
+
+def test_an_slo_recorded_twice_or_infinite_fails_and_the_note_of_no_value_stays_out():
+    staging = release(load_spec().spec, release_values(prepare(values_paths=[STAGING])))
+
+    def sample(name: str, sloth_id: str, value: str, **labels: str) -> dict:
+        return {"metric": {"__name__": name, "sloth_id": sloth_id, **labels}, "value": [0, value]}
+
+    loaded = {g for slo in staging.slos for g in slo.groups}
+    psi_field, treaty = slo_statuses(
+        staging,
+        [
+            sample(BUDGET, "psi-field-availability", "0.9", cluster="a"),
+            sample(BUDGET, "psi-field-availability", "0.8", cluster="b"),
+            sample(BUDGET, "treaty-routing-success", "0.9"),
+            sample(BURN, "treaty-routing-success", "+Inf"),
+        ],
+        loaded,
+    )
+    assert (psi_field.state, psi_field.budget_remaining, psi_field.note) == ("failed", None, "")
+    assert [str(p) for p in psi_field.problems] == [
+        "duplicate slo:period_error_budget_remaining:ratio: 2 series with "
+        "sloth_id=psi-field-availability: other rules record it too"
+    ]
+    assert (treaty.state, treaty.budget_remaining, treaty.burn_rate) == ("failed", 0.9, math.inf)
+    assert [str(p) for p in treaty.problems] == [
+        "infinite slo:current_burn_rate:ratio: the SLI (1 - treaty_requests_routed / "
+        "treaty_requests_total) read infinite samples: check what exports its series"
+    ]
+
+
+def test_an_slo_whose_series_are_not_scraped_yet_has_no_value_and_does_not_fail(helm, tmp_path):
+    families = [
+        {"name": "treaty_requests_total", "type": "counter", "help": "Requests received."},
+        {"name": "treaty_requests_routed", "type": "counter", "help": "Requests routed."},
+    ]
+
+    def slo(name: str, **matchers: str) -> dict:
+        def counter(metric: str) -> dict:
+            return {"metric": metric, "matchers": matchers}
+
+        events = {
+            "good": counter("treaty_requests_routed"),
+            "total": counter("treaty_requests_total"),
+        }
+        return {
+            "name": name,
+            "description": "Requests routed, of all received.",
+            "objective": 99.9,
+            "sli": {"events": events},
+            "runbook": "https://runbooks.example.com/routing",
+        }
+
+    # The second SLO reads a pod that is not running yet.
+    service = minimal_service(
+        "treaty",
+        metrics={"port": "http", "families": families},
+        slos=[slo("routing-success"), slo("eu-routing-success", pod="treaty-eu-0")],
+    )
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(dump_yaml(minimal_spec(service)))
+    chart = tmp_path / "chart" / "demo"
+    write_chart(generate_from_files([spec]).files, chart)
+    rendered = helm("template", "demo", chart)
+    assert rendered.returncode == 0, rendered.stderr
+    rules = write_rule_files(rule_files(rendered.stdout), tmp_path / "rules")
+    with prometheus_on({TREATY: treaty_text()}, rules, set(), budgets=1) as (prom, _):
+        result = verify(prom.url, "--spec", spec)
+        as_json = verify(prom.url, "--spec", spec, "--output", "json")
+    assert result.returncode == 0, result.stdout
+    assert row(result.stdout, "slo", "treaty/routing-success")[2:4] == ("ok", "100% left")
+    assert row(result.stdout, "slo", "treaty/eu-routing-success")[2:] == (
+        "no data",
+        "no value",
+        "no value yet: Prometheus has no "
+        'slo:period_error_budget_remaining:ratio{sloth_id="treaty-eu-routing-success"}; it has '
+        "one once the SLI's series (1 - treaty_requests_routed / treaty_requests_total) are "
+        "scraped and its rules evaluated (just installed?)",
+    )
+    assert row(result.stdout, "recording rules", "treaty/eu-routing-success")[2:4] == (
+        "ok",
+        "15/15 ok",
+    )
+    assert summary(result.stdout) == (
+        "checked 1 target, 2 metric families, 34 rules (30 recording, 4 alerting), 2 SLOs: "
+        "all present and healthy; 1 SLO without a value yet; 0 alerts firing, 0 pending"
+    )
+    assert as_json.returncode == 0
+    ok, totals, eu = slo_report(as_json.stdout, "treaty-eu-routing-success")
+    assert (ok, totals) == (True, {"checked": 2, "failed": 0, "no_data": 1})
+    assert (eu["state"], eu["ok"], eu["budgetRemaining"], eu["burnRate"]) == (
+        "no data",
+        True,
+        None,
+        None,
+    )
+    assert eu["note"].startswith("no value yet: Prometheus has no ")
 
 
 def test_a_target_down_fails_and_names_the_pod(shipped_rules, fire_now):
@@ -308,13 +606,12 @@ def test_a_target_down_fails_and_names_the_pod(shipped_rules, fire_now):
     assert (problem["what"], problem["item"].split()[0]) == ("down", PSI_FIELD_1[1])
     assert "connection refused" in problem["detail"]
     assert result.returncode == 1
-    status, count, detail = row(result.stdout, "targets", "psi-field")[2:]
-    assert (status, count) == ("FAIL", "1/2 up")
+    detail = failing(result.stdout, "targets", "psi-field", "1/2 up")
     assert detail.startswith(f"down {PSI_FIELD_1[1]} (127.0.0.1:")
     assert "connection refused" in detail
     assert row(result.stdout, "targets", "treaty")[2] == "ok"
     assert summary(result.stdout).startswith(
-        "checked 4 targets, 19 metric families, 34 rules (22 recording, 12 alerting): "
+        "checked 4 targets, 19 metric families, 68 rules (52 recording, 16 alerting), 2 SLOs: "
         "1 target failed;"
     )
 
@@ -359,7 +656,7 @@ def test_a_rule_file_that_fails_to_load_a_failing_rule_and_a_duplicate_are_named
     again = tmp_path / "again" / scheduler.name
     again.write_text(scheduler.read_text())
     loaded = [scheduler, again, psi_field]
-    with prometheus_on(healthy_staging(), loaded, set()) as (prom, _):
+    with prometheus_on(healthy_staging(), loaded, set(), budgets=1) as (prom, _):
         # The treaty file arrives with a duplicate key: the reload fails, the others stay.
         treaty = shipped_rules["treaty.rules.yaml"]
         broken = tmp_path / "broken" / treaty.name
@@ -376,15 +673,13 @@ def test_a_rule_file_that_fails_to_load_a_failing_rule_and_a_duplicate_are_named
     out = result.stdout
     status, _, detail = row(out, "prometheus", "-")[2:]
     assert (status, detail.split(":")[0]) == ("FAIL", "reload failed configuration")
-    status, count, detail = row(out, "recording rules", "treaty")[2:]
-    assert (status, count) == ("FAIL", "0/11 ok")
+    detail = failing(out, "recording rules", "treaty", "0/11 ok")
     assert detail.startswith(
         "missing group treaty.recording: not loaded; the chart ships it in treaty.rules.yaml "
         "(11 rules: treaty:fill_rate:avg, treaty:fill_rate:min, "
     )
     assert row(out, "alerting rules", "treaty")[2:4] == ("FAIL", "0/7 ok")
-    status, count, detail = row(out, "recording rules", "psi-field")[2:]
-    assert (status, count) == ("FAIL", "9/10 ok")
+    detail = failing(out, "recording rules", "psi-field", "9/10 ok")
     assert detail.startswith("unhealthy psi:density:avg: found duplicate series for the match")
     assert row(out, "alerting rules", "psi-field")[2:4] == ("ok", "5/5 ok")
     assert row(out, "recording rules", "scheduler")[2:] == (
@@ -392,7 +687,23 @@ def test_a_rule_file_that_fails_to_load_a_failing_rule_and_a_duplicate_are_named
         "0/1 ok",
         "duplicate vaultmesh:l3_availability: loaded 2 times",
     )
-    assert ": 20 rules, 1 config reload failed;" in summary(out)
+    # The treaty's SLO rules are in the file that did not load: they fail, and its budget
+    # has no value, which the rules' failure already counts.
+    detail = failing(out, "recording rules", "treaty/routing-success", "0/15 ok")
+    assert detail.startswith(
+        "missing group sloth-slo-sli-recordings-treaty-routing-success: not loaded; the chart "
+        "ships it in treaty.rules.yaml (8 rules: slo:sli_error:ratio_rate5m, "
+    )
+    assert row(out, "slo", "treaty/routing-success")[2:] == (
+        "no data",
+        "no value",
+        "no value: its rules are not loaded (no group "
+        "sloth-slo-sli-recordings-treaty-routing-success, "
+        "sloth-slo-meta-recordings-treaty-routing-success, "
+        "sloth-slo-alerts-treaty-routing-success)",
+    )
+    assert row(out, "slo", "psi-field/availability")[2:4] == ("ok", "100% left")
+    assert ": 37 rules, 1 config reload failed;" in summary(out)
 
 
 def test_an_unreachable_url_is_a_connection_error_with_exit_2():

@@ -1,20 +1,22 @@
-"""Verify a live release against the spec: targets, metric families, rules and alerts.
+"""Verify a live release against the spec: targets, metric families, rules, SLOs and alerts.
 
 Reads the Prometheus HTTP API and compares it with what the chart ships for the release's
-values (chartgen.live.release). The result is a Report: one check per service and kind, each with
-its problems, and the chart's alerts that are pending or firing.
+values (chartgen.live.release). The result is a Report: one check per service (or SLO) and kind,
+each with its problems, each SLO's error budget as its rules record it, and the chart's alerts
+that are pending or firing.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from chartgen.errors import ChartgenError, Location
 from chartgen.live.promapi import PrometheusAPI
-from chartgen.live.release import ExpectedRule, Release
+from chartgen.live.release import ExpectedRule, ExpectedSLO, GroupOwner, Release
 from chartgen.live.report import (
     ALERTING,
     FAMILIES,
@@ -25,8 +27,16 @@ from chartgen.live.report import (
     Check,
     Problem,
     Report,
+    SLOStatus,
+    percent,
     plural,
 )
+from chartgen.monitoring import promql
+
+#: The meta records verify reads for each SLO, by sloth_id.
+BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
+BURN_RATE = "slo:current_burn_rate:ratio"
+OBJECTIVE = "slo:objective:ratio"
 
 
 def verify_release(
@@ -51,16 +61,21 @@ def verify_release(
         progress(f"checking {plural(len(release.rules), 'rule')}")
         groups = api.get("rules")["groups"]
         checks += rule_checks(release, groups)
+        slos: list[SLOStatus] = []
+        if release.slos:
+            progress(f"reading the error budgets of {plural(len(release.slos), 'SLO')}")
+            loaded = {group["name"] for group in groups}
+            slos = slo_statuses(release, api.query(slo_query(release)), loaded)
         progress("listing pending and firing alerts")
         alerts = active_alerts(release, groups, namespace)
-    except (KeyError, TypeError, AttributeError) as err:
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as err:
         raise ChartgenError.single(
             f"{api.url} answered in a shape the Prometheus API does not have "
             f"({type(err).__name__}: {err})",
             fix="point --prometheus-url at a Prometheus server",
             where=Location(api.url),
         ) from None
-    return Report(api.url, namespace, tuple(checks), alerts, fail_on_firing)
+    return Report(api.url, namespace, tuple(checks), alerts, fail_on_firing, tuple(slos))
 
 
 def reload_checks(runtime: dict[str, Any] | None) -> list[Check]:
@@ -130,31 +145,55 @@ def family_checks(release: Release, samples: Sequence[dict[str, Any]]) -> list[C
 
 
 def rule_checks(release: Release, groups: Sequence[dict[str, Any]]) -> list[Check]:
-    """Each shipped rule is loaded once and healthy, with its severity and for; none extra."""
+    """Each shipped rule is loaded once and healthy, with its severity and for; none extra.
+
+    One check per owner and type: a service's recording or alerting group, or an SLO's
+    recording groups (SLI and meta) or its alerts group.
+    """
+    owned: dict[GroupOwner, list[str]] = {}
+    for name, owner in release.groups.items():
+        owned.setdefault(owner, []).append(name)
     checks = []
-    for group_name, service in release.groups.items():
-        expected = [r for r in release.rules if r.group == group_name]
-        loaded = [(g, r) for g in groups if g["name"] == group_name for r in g["rules"]]
-        if expected or loaded:
-            checks.append(_group_check(group_name, service, expected, loaded))
+    for owner, names in owned.items():
+        expected = [r for r in release.rules if r.group in names]
+        loaded = {n: [(g, r) for g in groups if g["name"] == n for r in g["rules"]] for n in names}
+        if expected or any(loaded.values()):
+            checks.append(_rules_check(owner, expected, loaded))
     return checks
 
 
-def _group_check(
-    group: str,
-    service: str,
+def _rules_check(
+    owner: GroupOwner,
     expected: Sequence[ExpectedRule],
-    loaded: Sequence[tuple[dict[str, Any], dict[str, Any]]],
+    loaded: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]],
 ) -> Check:
-    """One rule group: its shipped rules that failed, and the extra rules loaded in it."""
-    kind = RECORDING if group.endswith(".recording") else ALERTING
-    if expected and not loaded:
-        detail = (
-            f"not loaded; the chart ships it in {expected[0].file} "
-            f"({plural(len(expected), 'rule')}: {', '.join(r.name for r in expected)})"
-        )
-        missing = Problem("missing", f"group {group}", detail)
-        return Check(kind, service, len(expected), len(expected), (missing,))
+    """The rules of one owner: its shipped rules that failed, and the extra rules loaded."""
+    problems: list[Problem] = []
+    failed = 0
+    for group, found in loaded.items():
+        shipped = [r for r in expected if r.group == group]
+        if shipped and not found:
+            detail = (
+                f"not loaded; the chart ships it in {shipped[0].file} "
+                f"({plural(len(shipped), 'rule')}: {', '.join(r.name for r in shipped)})"
+            )
+            problems.append(Problem("missing", f"group {group}", detail))
+            failed += len(shipped)
+            continue
+        in_group = tuple(dict.fromkeys(_group_problems(shipped, found)))
+        # Every problem but an extra rule's is about a shipped rule, by its name.
+        failed += len({p.item for p in in_group if p.what != "extra"})
+        problems += in_group
+    unique = tuple(dict.fromkeys(problems))
+    extra = len({p.item for p in unique if p.what == "extra"})
+    kind = RECORDING if owner.type == "recording" else ALERTING
+    return Check(kind, owner.service, len(expected), failed, unique, extra, owner.slo)
+
+
+def _group_problems(
+    expected: Sequence[ExpectedRule], loaded: Sequence[tuple[dict[str, Any], dict[str, Any]]]
+) -> list[Problem]:
+    """One loaded rule group: its shipped rules that failed, and the extra rules loaded in it."""
     problems: list[Problem] = []
     counts = Counter(rule["name"] for _, rule in loaded)
     for shipped in expected:
@@ -172,11 +211,7 @@ def _group_check(
         else:
             detail = f"loaded from {source.get('file', '?')}, not shipped with these values"
             problems.append(Problem("extra", rule["name"], detail))
-    unique = tuple(dict.fromkeys(problems))
-    # Every problem but an extra rule's is about a shipped rule, by its name.
-    extra = {p.item for p in unique if p.what == "extra"}
-    failed = {p.item for p in unique if p.what != "extra"}
-    return Check(kind, service, len(expected), len(failed), unique, len(extra))
+    return problems
 
 
 def _rule_problems(rule: dict[str, Any], want: ExpectedRule) -> list[Problem]:
@@ -197,6 +232,80 @@ def _rule_problems(rule: dict[str, Any], want: ExpectedRule) -> list[Problem]:
     return problems
 
 
+def slo_query(release: Release) -> str:
+    """One instant query for the budget left, burn rate and objective of every shipped SLO."""
+    names = "|".join((BUDGET_REMAINING, BURN_RATE, OBJECTIVE))
+    ids = "|".join(s.id for s in release.slos)
+    return f'{{__name__=~"{names}", {promql.label_matcher("sloth_id", ids, "=~")}}}'
+
+
+def slo_statuses(
+    release: Release, samples: Sequence[dict[str, Any]], loaded: set[str]
+) -> list[SLOStatus]:
+    """Each shipped SLO's budget left and burn rate; NaN, duplicates and another objective fail.
+
+    No value yet is not a failure of its own: an SLI has none until Prometheus has scraped its
+    series (twice, for a rate) and evaluated its rules, e.g. just after the release is
+    installed; rules that are not loaded already fail their rule check.
+    """
+    found: dict[tuple[str, str], list[float]] = {}
+    for sample in samples:
+        key = (sample["metric"].get("sloth_id", ""), sample["metric"].get("__name__", ""))
+        found.setdefault(key, []).append(float(sample["value"][1]))
+    statuses = []
+    for slo in release.slos:
+        problems: list[Problem] = []
+        values: dict[str, float | None] = {}
+        for name in (BUDGET_REMAINING, BURN_RATE, OBJECTIVE):
+            series = found.get((slo.id, name), [])
+            values[name] = series[0] if len(series) == 1 else None
+            if len(series) > 1:
+                detail = f"{len(series)} series with sloth_id={slo.id}: other rules record it too"
+                problems.append(Problem("duplicate", name, detail))
+        for name in (BUDGET_REMAINING, BURN_RATE):
+            value = values[name]
+            if value is not None and not math.isfinite(value):
+                problems.append(_not_finite(slo, name, value))
+        live = values[OBJECTIVE]
+        if live is not None and not math.isclose(live * 100, slo.objective, rel_tol=1e-9):
+            detail = f"{percent(live)} loaded, the chart ships {percent(slo.objective / 100)}"
+            problems.append(Problem("differs", "objective", detail))
+        status = SLOStatus(
+            slo.service,
+            slo.name,
+            slo.id,
+            slo.objective,
+            slo.period,
+            values[BUDGET_REMAINING],
+            values[BURN_RATE],
+            tuple(problems),
+            "" if (slo.id, BUDGET_REMAINING) in found else _no_value_note(slo, loaded),
+        )
+        statuses.append(status)
+    return statuses
+
+
+def _no_value_note(slo: ExpectedSLO, loaded: set[str]) -> str:
+    """Why an SLO has no budget recorded: its rules are not loaded, or have no input yet."""
+    unloaded = [g for g in slo.groups if g not in loaded]
+    if unloaded:
+        return f"no value: its rules are not loaded (no group {', '.join(unloaded)})"
+    selector = promql.series_text(BUDGET_REMAINING, {"sloth_id": slo.id})
+    return (
+        f"no value yet: Prometheus has no {selector}; it has one once the SLI's series "
+        f"({slo.indicator}) are scraped and its rules evaluated (just installed?)"
+    )
+
+
+def _not_finite(slo: ExpectedSLO, name: str, value: float) -> Problem:
+    """A budget or burn rate that is NaN or infinite: where it comes from, and how long it stays."""
+    what = "NaN" if math.isnan(value) else "infinite"
+    detail = f"the SLI ({slo.indicator}) read {what} samples: check what exports its series"
+    if name == BUDGET_REMAINING:
+        detail += f"; the budget stays {what} while they are in its {slo.period} period"
+    return Problem(what, name, detail)
+
+
 def active_alerts(
     release: Release, groups: Sequence[dict[str, Any]], namespace: str | None
 ) -> tuple[ActiveAlert, ...]:
@@ -204,8 +313,8 @@ def active_alerts(
     order = {group: index for index, group in enumerate(release.groups)}
     found = []
     for group in groups:
-        service = release.groups.get(group["name"])
-        if service is None:
+        owner = release.groups.get(group["name"])
+        if owner is None:
             continue
         for rule in group["rules"]:
             for alert in rule.get("alerts", []):
@@ -214,7 +323,7 @@ def active_alerts(
                     continue
                 active = ActiveAlert(
                     alert=labels.get("alertname", rule["name"]),
-                    service=service,
+                    service=owner.service,
                     severity=labels.get("severity", ""),
                     state=alert["state"],
                     labels=tuple(sorted(labels.items())),
