@@ -351,7 +351,9 @@ def evaluate(
                 for path in rules
                 for group in YAML(typ="safe").load(path.read_text(encoding="utf-8"))["groups"]
             ]
-            progress(f"prometheus: {len(names)} groups, waiting for {rounds} evaluations each ...")
+            progress(
+                f"prometheus: {len(names)} groups, {1 + rounds} evaluations each (1 warm-up) ..."
+            )
             seen = watch_rounds(
                 prometheus,
                 workdir,

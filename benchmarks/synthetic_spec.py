@@ -216,19 +216,19 @@ def slo(index: int) -> dict[str, Any]:
     requests_total; latency: request_duration_seconds at or below 0.5 s.
     """
     prefix, job = metric_prefix(index), service_name(index)
-    requests = {"metric": f"{prefix}_requests_total"}
-    sli: dict[str, Any] = {
+    requests: dict[str, Any] = {"metric": f"{prefix}_requests_total"}
+    slis: dict[str, dict[str, Any]] = {
         "errors": {"events": {"errors": {"metric": f"{prefix}_errors_total"}, "total": requests}},
         "good": {"events": {"good": {**requests, "matchers": {"code": "200"}}, "total": requests}},
         "latency": {
             "latency": {"histogram": f"{prefix}_request_duration_seconds", "le": LATENCY_BOUND}
         },
-    }[slo_kind(index)]
+    }
     return {
         "name": "requests",
         "description": f"Requests of service {index} served well ({slo_kind(index)} SLI).",
         "objective": 99.9 if index % 2 else 99.5,
-        "sli": sli,
+        "sli": slis[slo_kind(index)],
         "runbook": f"https://runbooks.example.com/{job}/slo",
     }
 
