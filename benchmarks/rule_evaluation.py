@@ -315,7 +315,10 @@ def evaluate(
     services with one SLO each.
     """
     prometheus, promtool = tools
-    with tempfile.TemporaryDirectory(prefix="chartgen-rules-", dir="/dev/shm") as tmp:
+    shm = Path("/dev/shm")
+    with tempfile.TemporaryDirectory(
+        prefix="chartgen-rules-", dir=shm if shm.is_dir() else None
+    ) as tmp:
         workdir = Path(tmp)
         (workdir / "rules").mkdir()
         services = [service_name(index) for index in range(1, n + 1)]
