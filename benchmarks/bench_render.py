@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rule_evaluation import Evaluation, evaluate
 from synthetic_spec import CHART_NAME, write_spec
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,6 +64,9 @@ for path, size in json.load(open(sys.argv[1])):
 # The guard rails: the size they name, the size it is scaled from, and the limits.
 GUARD_N, SCALE_FROM_N = 1000, 100
 DEFAULT_LIMIT, HELM_LIMIT, SCALE_LIMIT, RSS_LIMIT_MB = 3.0, 0.5, 11.0, 200.0
+# The SLO cases: how many services with one SLO each, and the measured evaluation rounds.
+SLO_N, EVAL_ROUNDS = 100, 3
+TOOLS = ("prometheus", "promtool")
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,7 @@ class Line:
     case: str
     chartgen: float
     baseline: float
-    unit: str  # "s" or "MB"
+    unit: str  # "s", "ms", "MB" or "samples"
     ratio: float | None
     target: str = ""
     met: bool | None = None
@@ -224,6 +228,65 @@ def helm_case(tmpfs: Path, n: int, helm: str) -> Case:
     )
 
 
+def slo_case(tmpfs: Path, n: int) -> tuple[Case, Path]:
+    """N synthetic services with one SLO each, against the same without, both on tmpfs.
+
+    Also returns the SLO chart, rendered once, for the rule evaluation.
+    """
+    with_slos, without = tmpfs / f"synthetic-{n}-slos.yaml", tmpfs / f"synthetic-{n}-plain.yaml"
+    write_spec(n, with_slos, slos=True)
+    write_spec(n, without)
+    chart = tmpfs / f"synthetic-{n}-slos-chart" / CHART_NAME
+    run(render(with_slos, chart))
+    plain = tmpfs / f"synthetic-{n}-plain"
+    case = Case(
+        f"N={n} with one SLO each vs without (tmpfs)",
+        chartgen_render(with_slos, tmpfs / f"synthetic-{n}-slos"),
+        Command("chartgen render, no SLOs", render(without, plain), setting_aside(plain)),
+    )
+    return case, chart
+
+
+def evaluation_lines(slos: Evaluation, own: Evaluation) -> list[Line]:
+    """Rule evaluation per round: the SLO groups against the services' own groups."""
+    name = f"{slos.owners} SLOs ({slos.groups} groups) vs {own.owners} services' own "
+    name += f"({own.groups} groups)"
+    return [
+        Line(
+            f"rule evaluation per round, {name}",
+            slos.median,
+            own.median,
+            "s",
+            slos.median / own.median,
+        ),
+        Line(
+            "rule evaluation per round, per SLO vs per service",
+            slos.median / slos.owners * 1000,
+            own.median / own.owners * 1000,
+            "ms",
+            slos.median / slos.owners / (own.median / own.owners),
+        ),
+        Line(
+            f"samples per round, {name}",
+            slos.samples,
+            own.samples,
+            "samples",
+            slos.samples / own.samples,
+        ),
+    ]
+
+
+def find_prometheus() -> tuple[str, str] | str:
+    """Prometheus and promtool from PATH or /usr/bin, or why the rule evaluation is skipped."""
+    found = [shutil.which(tool) or shutil.which(tool, path="/usr/bin") for tool in TOOLS]
+    missing = [tool for tool, path in zip(TOOLS, found, strict=True) if path is None]
+    if missing:
+        return f"{' and '.join(missing)} not found"
+    prometheus, promtool = found
+    assert prometheus and promtool
+    return prometheus, promtool
+
+
 def helm_case_name(n: int) -> str:
     """The name of the tmpfs case of size ``n``."""
     return f"N={n} vs helm template (tmpfs)"
@@ -315,14 +378,20 @@ def file_system_note(results: Results, n: int, written: str) -> str:
     )
 
 
+def figure(value: float, unit: str) -> str:
+    """A figure of the table with its unit."""
+    digits = {"s": 3, "ms": 2, "MB": 1, "samples": 0}[unit]
+    return f"{value:,.{digits}f} {unit}"
+
+
 def format_table(lines: list[Line]) -> str:
     """The rows as an aligned text table."""
     header = ("case", "chartgen", "baseline", "ratio", "target", "result")
     cells = [
         (
             line.case,
-            f"{line.chartgen:.3f} s" if line.unit == "s" else f"{line.chartgen:.1f} MB",
-            f"{line.baseline:.3f} s" if line.unit == "s" else f"{line.baseline:.1f} MB",
+            figure(line.chartgen, line.unit),
+            figure(line.baseline, line.unit),
             "" if line.ratio is None else f"{line.ratio:.2f}x",
             line.target,
             {True: "met", False: "NOT MET", None: ""}[line.met],
@@ -354,6 +423,11 @@ def command_rows(case: Case, subject: Samples, baseline: Samples) -> list[dict[s
         }
         for command, samples in ((case.subject, subject), (case.baseline, baseline))
     ]
+
+
+def progress(message: str) -> None:
+    """Say what the benchmark does now, on stderr."""
+    print(message, file=sys.stderr, flush=True)
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -416,11 +490,27 @@ def main(argv: list[str] | None = None) -> None:
             cases += [helm_case(tmpfs, n, helm) for n in args.sizes]
             on_disk, written = disk_case(tmpfs, disk, max(args.sizes))
             cases.append(on_disk)
+        with_slos, slo_chart = slo_case(tmpfs, SLO_N)
+        cases.append(with_slos)
         for case in cases:
             print(f"running {case.name} ...", file=sys.stderr, flush=True)
             results[case.name] = measure(case, args.runs, peak)
             rows.extend(command_rows(case, *results[case.name]))
+        tools = find_prometheus()
+        evaluation: dict[str, Any] = {}
+        if helm is None or isinstance(tools, str):
+            skipped = tools if isinstance(tools, str) else "helm not found"
+            print(f"{skipped}: skipping the rule evaluation", file=sys.stderr)
+            evaluation["skipped"] = skipped
+        else:
+            print("running the rule evaluation ...", file=sys.stderr, flush=True)
+            slos, own, details = evaluate(
+                tools, helm, slo_chart, n=SLO_N, rounds=EVAL_ROUNDS, progress=progress
+            )
+            evaluation = {"slo_groups": asdict(slos), "own_groups": asdict(own), **details}
     lines = summary(cases, results)
+    if "slo_groups" in evaluation:
+        lines += evaluation_lines(slos, own)
     note = file_system_note(results, max(args.sizes), written) if helm else ""
     print(f"medians of {args.runs} runs; Python {sys.version.split()[0]}")
     print(format_table(lines))
@@ -434,6 +524,7 @@ def main(argv: list[str] | None = None) -> None:
         "peak_rss_via": peak.prefix[0],
         "lines": [asdict(line) for line in lines],
         "file_system": note,
+        "rule_evaluation": evaluation,
         "commands": rows,
     }
     args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -22,8 +22,11 @@ def http_probe(path: str, port: str, period: int) -> dict[str, Any]:
     return {"http": {"path": path, "port": port}, "periodSeconds": period}
 
 
-def synthetic_service(index: int) -> dict[str, Any]:
-    """Service ``index`` (1-based) with its monitoring, varied deterministically by its index."""
+def synthetic_service(index: int, *, with_slo: bool = False) -> dict[str, Any]:
+    """Service ``index`` (1-based) with its monitoring, varied deterministically by its index.
+
+    ``with_slo`` gives it one SLO (see ``slo``).
+    """
     name = service_name(index)
     size = 1 + index % 4
     ports = [{"name": "http", "port": 8080}]
@@ -60,6 +63,7 @@ def synthetic_service(index: int) -> dict[str, Any]:
         "metrics": {"port": scrape_port, "path": "/metrics", "families": metric_families(index)},
         "recordingRules": recording_rules(index),
         "alerts": alerts(index),
+        **({"slos": [slo(index)]} if with_slo else {}),
     }
 
 
@@ -193,6 +197,42 @@ def alerts(index: int) -> list[dict[str, Any]]:
     ]
 
 
+#: The kinds of SLI the synthetic SLOs take in turn, by service index modulo 3.
+SLO_KINDS = ("errors", "good", "latency")
+#: The synthetic histograms' bucket bounds (seconds); a latency SLO's bound is one of them.
+BUCKETS = (0.1, 0.5, 1.0)
+LATENCY_BOUND = 0.5
+
+
+def slo_kind(index: int) -> str:
+    """The SLI kind of service ``index``'s SLO: errors/total, good/total or latency."""
+    return SLO_KINDS[index % len(SLO_KINDS)]
+
+
+def slo(index: int) -> dict[str, Any]:
+    """One SLO over the service's own families, its SLI kind taken in turn by index.
+
+    errors: errors_total out of requests_total; good: requests_total{code="200"} out of
+    requests_total; latency: request_duration_seconds at or below 0.5 s.
+    """
+    prefix, job = metric_prefix(index), service_name(index)
+    requests: dict[str, Any] = {"metric": f"{prefix}_requests_total"}
+    slis: dict[str, dict[str, Any]] = {
+        "errors": {"events": {"errors": {"metric": f"{prefix}_errors_total"}, "total": requests}},
+        "good": {"events": {"good": {**requests, "matchers": {"code": "200"}}, "total": requests}},
+        "latency": {
+            "latency": {"histogram": f"{prefix}_request_duration_seconds", "le": LATENCY_BOUND}
+        },
+    }
+    return {
+        "name": "requests",
+        "description": f"Requests of service {index} served well ({slo_kind(index)} SLI).",
+        "objective": 99.9 if index % 2 else 99.5,
+        "sli": slis[slo_kind(index)],
+        "runbook": f"https://runbooks.example.com/{job}/slo",
+    }
+
+
 def dashboard(index: int) -> dict[str, Any]:
     """One dashboard of six panels over the service's series."""
     prefix = metric_prefix(index)
@@ -249,8 +289,11 @@ def dashboard(index: int) -> dict[str, Any]:
     }
 
 
-def synthetic_spec(n: int) -> dict[str, Any]:
-    """A whole spec of ``n`` synthetic services under the chart ``synthetic``."""
+def synthetic_spec(n: int, *, slos: bool = False) -> dict[str, Any]:
+    """A whole spec of ``n`` synthetic services under the chart ``synthetic``.
+
+    ``slos``: each service has one SLO.
+    """
     return {
         "chart": {
             "name": CHART_NAME,
@@ -260,26 +303,30 @@ def synthetic_spec(n: int) -> dict[str, Any]:
             "imageRegistry": "registry.example.com",
             "keywords": ["synthetic", "benchmark"],
         },
-        "services": [synthetic_service(index) for index in range(1, n + 1)],
+        "services": [synthetic_service(i, with_slo=slos) for i in range(1, n + 1)],
         "dashboards": [dashboard(index) for index in range(1, n + 1)],
     }
 
 
-def write_spec(n: int, path: Path) -> None:
-    """Write the spec of ``n`` services to ``path`` as YAML."""
+def write_spec(n: int, path: Path, *, slos: bool = False) -> None:
+    """Write the spec of ``n`` services (``slos``: with one SLO each) to ``path`` as YAML."""
     yaml = YAML(typ="rt", pure=True)
     yaml.default_flow_style = False
     with path.open("w", encoding="utf-8") as stream:
-        yaml.dump(synthetic_spec(n), stream)
+        yaml.dump(synthetic_spec(n, slos=slos), stream)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python benchmarks/synthetic_spec.py N OUT.yaml``."""
-    match sys.argv[1:] if argv is None else argv:
-        case [count, out] if count.isdigit() and int(count) >= 1:
-            write_spec(int(count), Path(out))
+    """``python benchmarks/synthetic_spec.py N OUT.yaml [--slos]``."""
+    args = sys.argv[1:] if argv is None else argv
+    match args:
+        case [count, out] | [count, out, "--slos"] if count.isdigit() and int(count) >= 1:
+            write_spec(int(count), Path(out), slos=len(args) == 3)
         case _:
-            sys.exit("usage: python benchmarks/synthetic_spec.py N OUT.yaml  (N >= 1)")
+            sys.exit(
+                "usage: python benchmarks/synthetic_spec.py N OUT.yaml [--slos]  (N >= 1; "
+                "--slos: one SLO per service)"
+            )
 
 
 if __name__ == "__main__":
