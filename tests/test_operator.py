@@ -79,7 +79,8 @@ def test_the_operator_kinds_render_where_the_cluster_serves_them_unless_switched
     assert {"ServiceMonitor", "PrometheusRule"}.isdisjoint(kinds())
     served = kinds(*OPERATOR_KINDS)
     assert (served["ServiceMonitor"], served["PrometheusRule"]) == (3, 3)
-    assert served["ConfigMap"] == 6  # the rules ConfigMaps stay, for the community chart
+    # the rules ConfigMaps stay, for the community chart, beside the 4 dashboards
+    assert served["ConfigMap"] == 7
     off = ["--set", "serviceMonitor.enabled=false", "--set", "rules.prometheusRule.enabled=false"]
     assert {"ServiceMonitor", "PrometheusRule"}.isdisjoint(kinds(*OPERATOR_KINDS, *off))
     forced = kinds("--set", "serviceMonitor.enabled=true")

@@ -20,6 +20,7 @@ from .specdata import dump_yaml, load_all
 #: The values file the README's command shows; each environment's, or none, takes its place.
 SHOWN = "--values values/staging.yaml"
 RULE_FILES = ["scheduler.rules.yaml", "psi-field.rules.yaml", "treaty.rules.yaml"]
+TEST_FILES = ["alerts.test.yaml", "slos.test.yaml"]
 
 
 def readme_commands(readme: str) -> list[str]:
@@ -82,20 +83,30 @@ def test_the_readme_command_passes_on_the_rules_as_helm_renders_them(
 ):
     result = run_readme(values)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.endswith("Unit Testing:  build/rule-tests/alerts.test.yaml\n  SUCCESS\n\n")
+    for test in TEST_FILES:
+        assert f"Unit Testing:  build/rule-tests/{test}\n  SUCCESS\n" in result.stdout
     written = workspace / "build" / "rule-tests"
-    assert sorted(p.name for p in written.iterdir()) == sorted([*RULE_FILES, "alerts.test.yaml"])
+    assert sorted(p.name for p in written.iterdir()) == sorted([*RULE_FILES, *TEST_FILES])
     chart = workspace / "charts" / "vaultmesh"
     assert (written / "alerts.test.yaml").read_text() == (
         chart / "rule-tests" / "alerts.test.yaml"
     ).read_text()
+    # staging switches off the scheduler's SLO: its simulated days are left out
+    slo_tests = [t["name"] for t in load_all((written / "slos.test.yaml").read_text())[0]["tests"]]
+    slos = {name.split()[1] for name in slo_tests}
+    off = {"scheduler-anchor-success"} if values == "values/staging.yaml" else set()
+    assert (
+        slos
+        == {"scheduler-anchor-success", "psi-field-availability", "treaty-routing-success"} - off
+    )
     manifests = helm(
         "template", "vaultmesh", chart, *(["-f", workspace / values] if values else [])
     )
     assert manifests.returncode == 0, manifests.stderr
     shipped = rule_files(manifests.stdout)
     assert {name: (written / name).read_text() for name in RULE_FILES} == shipped
-    assert sum(text.count("description: ") for text in shipped.values()) == 12
+    # VaultMesh's 12 alerts and each shipped SLO's two
+    assert sum(text.count("description: ") for text in shipped.values()) == 12 + 2 * len(slos)
 
 
 def test_a_wrong_expectation_fails_the_readme_command(run_readme, workspace):
@@ -111,7 +122,7 @@ def test_a_wrong_expectation_fails_the_readme_command(run_readme, workspace):
     test_file.write_text(dump_yaml(test))
     result = run_readme(None)
     assert result.returncode == 1
-    assert "SUCCESS" not in result.stdout
+    assert "Unit Testing:  build/rule-tests/alerts.test.yaml\n  SUCCESS" not in result.stdout
     assert result.stderr.count("FAILED") == 1
     quoted = check["expr"].replace('"', '\\"')
     assert f'expr: "{quoted}", time: {check["eval_time"]},\n' in result.stderr

@@ -410,9 +410,12 @@ def test_each_environment_ships_rules_that_pass_promtool(helm, default_chart, va
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("SUCCESS") == 3
     groups = [g for text in files.values() for g in load_all(text)[0]["groups"]]
-    rules = [r for g in groups for r in g["rules"]]
+    rules = [r for g in groups if not g["name"].startswith("sloth-slo-") for r in g["rules"]]
     assert sum("record" in r for r in rules) == 22
     assert sum("alert" in r for r in rules) == 12
+    # and each SLO the environment keeps: SLI, meta and alert groups
+    slo_groups = [g["name"] for g in groups if g["name"].startswith("sloth-slo-")]
+    assert len(slo_groups) == 3 * (2 if values.stem == "staging" else 3)
     assert sum("annotations" in r for r in rules) == 12
     assert shipped_rule_test(helm, default_chart, tmp_path / "unit", "-f", values) == ""
 
@@ -424,7 +427,7 @@ def test_staging_tunes_pod_drift_and_keeps_every_alert(helm, default_chart):
         for text in files.values()
         for g in load_all(text)[0]["groups"]
         for r in g["rules"]
-        if "alert" in r
+        if "alert" in r and not g["name"].startswith("sloth-slo-")
     }
     assert set(rules) == set(VAULTMESH_SEVERITIES)
     assert rules["PsiFieldPodDrift"]["expr"] == "psi:pod_drift:abs > 0.6"
