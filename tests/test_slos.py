@@ -434,3 +434,49 @@ def test_a_latency_slo_matches_its_bound_as_go_and_python_clients_write_it(helm,
             ],
         }
         assert run_tests(tmp_path / le, files, document) == ""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where"),
+    [
+        (
+            "description: Requests served.",
+            "description: Requests served {{ .",
+            "services[0].slos[0].description",
+        ),
+        (
+            "        runbook: https://runbooks.example.com/api",
+            "        runbook: https://runbooks.example.com/api\n"
+            "        alerting: {ticket: {summary: 'Budget {{ humanise $value }}'}}",
+            "services[0].slos[0].alerting.ticket.summary",
+        ),
+        (
+            "        runbook: https://runbooks.example.com/api",
+            "        runbook: https://runbooks.example.com/api\n"
+            "        alerting: {page: {labels: {team: '{{ $labels.job }}'}}}",
+            "services[0].slos[0].alerting.page.labels.team",
+        ),
+    ],
+)
+def test_an_slo_text_prometheus_cannot_parse_as_a_template_is_refused(tmp_path, old, new, where):
+    result = render_spec(tmp_path, BASE.replace(old, new, 1))
+    assert result.returncode == 1, result.stderr
+    assert f"{where}: error: " in result.stderr
+    assert "template" in result.stderr
+    assert "\n  fix: " in result.stderr
+
+
+def test_an_slo_text_with_a_template_reaches_prometheus_as_written(helm, tmp_path):
+    text = BASE.replace(
+        "description: Requests served.",
+        "description: Requests served by {{ $labels.sloth_service }}.",
+    )
+    assert render_spec(tmp_path, text).returncode == 0, text
+    files = rendered_rules(helm, tmp_path / "out")
+    paths = write_rule_files(files, tmp_path / "rules")
+    check = promtool("check", "rules", "--lint-fatal", *paths)
+    assert check.returncode == 0, check.stdout + check.stderr
+    page, _ = slo_groups(files)["sloth-slo-alerts-api-availability"]
+    assert page["annotations"]["description"].startswith(
+        "Requests served by {{ $labels.sloth_service }}."
+    )
