@@ -262,21 +262,26 @@ def preview(specs: tuple[Path, ...], out: Path, values_file: Path | None) -> Non
 @main.command("rule-tests")
 @click.argument("chart", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @values_option(help="Values file to render the rules with, as given to helm; repeatable.")
+@spec_option
 @click.option(
     "--out",
     required=True,
     type=click.Path(path_type=Path, file_okay=False),
     help="Directory to write the test and its rule files to.",
 )
-def rule_tests(chart: Path, values_files: tuple[Path, ...], out: Path) -> None:
+def rule_tests(
+    chart: Path, values_files: tuple[Path, ...], specs: tuple[Path, ...], out: Path
+) -> None:
     """Write CHART's promtool rule tests beside the rule files `helm template` renders from it.
 
     Then `promtool test rules OUT/*.test.yaml` runs each alert example of the spec, and each
     SLO's simulated days, against the rules exactly as the chart ships them with these values.
+    The spec is read only where the values change an SLO's objective, to test that objective.
     """
     from chartgen.monitoring.ruletests import rule_test_files  # noqa: PLC0415
+    from chartgen.pipeline import prepare  # noqa: PLC0415
 
-    files = rule_test_files(chart, values_files)
+    files = rule_test_files(chart, values_files, lambda: prepare(specs).spec)
     out.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (out / name).write_text(text, encoding="utf-8")

@@ -262,15 +262,45 @@ def test_rule_tests_leave_out_the_slos_an_environment_switches_off(helm, default
     assert not any("scheduler" in name for name in groups)
 
 
-def test_rule_tests_refuse_values_that_change_an_objective(helm, default_chart, tmp_path):
+def test_rule_tests_generate_the_slo_tests_again_for_an_objective_the_values_change(
+    helm, default_chart, tmp_path
+):
     values = tmp_path / "v.yaml"
     values.write_text("slos:\n  treaty:\n    routing-success:\n      objective: 99.5\n")
     result = chartgen_cli(tmp_path, "rule-tests", default_chart, "--values", values, "--out", "out")
+    assert result.returncode == 0, result.stderr
+    tests = load_all((tmp_path / "out" / "slos.test.yaml").read_text())[0]["tests"]
+    treaty = [t["name"] for t in tests if "treaty" in t["name"]]
+    assert treaty[:2] == [
+        "slo treaty-routing-success (99.5%): 20 budgets (10% errors) page within the hour",
+        "slo treaty-routing-success (99.5%): 4 budgets (2% errors) ticket and never page",
+    ]
+    assert len(tests) == 12  # the other SLOs' tests as the chart ships them
+    run = promtool("test", "rules", "slos.test.yaml", cwd=tmp_path / "out")
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_rule_tests_need_the_spec_that_holds_an_slo_whose_objective_changes(
+    default_chart, tmp_path
+):
+    values = tmp_path / "v.yaml"
+    values.write_text("slos:\n  treaty:\n    routing-success:\n      objective: 99.5\n")
+    (tmp_path / "other.yaml").write_text(BASE)
+    result = chartgen_cli(
+        tmp_path,
+        "rule-tests",
+        default_chart,
+        "--values",
+        values,
+        "--spec",
+        "other.yaml",
+        "--out",
+        "out",
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert "treaty-routing-success's objective to 99.5%" in result.stderr
-    assert "tests are for 99.9%" in result.stderr
-    assert "\n  fix: " in result.stderr
+    assert "SLO treaty-routing-success's objective to 99.5%" in result.stderr
+    assert "fix: give the spec the chart was rendered from with --spec" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,20 +13,25 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from chartgen.errors import ChartgenError
+from chartgen.monitoring import slos
 from chartgen.render import RULE_TESTS_DIR, SLO_TESTS
 from chartgen.render.serialize import to_yaml
+from chartgen.spec import ChartSpec
 
 HELM_INSTALL = "install helm: https://helm.sh/docs/intro/install/"
 #: An SLO test's name: "slo <sloth_id> (<objective>%): what it shows".
 SLO_TEST_NAME = re.compile(r"^slo (?P<id>\S+) \((?P<objective>[^%]+)%\): ")
 
 
-def rule_test_files(chart: Path, values_files: Sequence[Path]) -> dict[str, str]:
+def rule_test_files(
+    chart: Path, values_files: Sequence[Path], spec: Callable[[], ChartSpec]
+) -> dict[str, str]:
     """The chart's rule tests and each rule file they load, by file name, for one directory.
 
     The rule files are the data of the ConfigMaps `helm template` renders from the chart
     with these values files, byte for byte; the tests name them in their `rule_files`. The
-    SLO tests of SLOs those values switch off are left out.
+    SLO tests of SLOs those values switch off are left out; those of an SLO whose objective
+    they change are generated again for it, from ``spec`` (the spec the chart came from).
     """
     tests = sorted((chart / RULE_TESTS_DIR).glob("*.test.yaml"))
     if not tests:
@@ -40,7 +45,7 @@ def rule_test_files(chart: Path, values_files: Sequence[Path]) -> dict[str, str]
     if SLO_TESTS in texts:
         shipped = slo_objectives(rule_files.values())
         document = _load(SLO_TESTS, texts[SLO_TESTS])
-        document["tests"] = [t for t in document["tests"] if _slo_shipped(t["name"], shipped)]
+        document["tests"] = slo_tests(document["tests"], shipped, spec)
         if document["tests"]:
             texts[SLO_TESTS] = texts[SLO_TESTS].partition("\n")[0] + "\n" + to_yaml(document)
         else:
@@ -60,19 +65,34 @@ def slo_objectives(rule_texts: Iterable[str]) -> dict[str, str]:
     return found
 
 
-def _slo_shipped(name: str, shipped: dict[str, str]) -> bool:
-    """Whether an SLO test's SLO ships; an error if it ships with another objective."""
-    match = SLO_TEST_NAME.match(name)
-    if match is None or match["id"] not in shipped:
-        return False
-    if shipped[match["id"]] != match["objective"]:
-        raise ChartgenError.single(
-            f"the values set SLO {match['id']}'s objective to {shipped[match['id']]}%; the "
-            f"chart's simulated tests are for {match['objective']}%",
-            fix="render the chart from a spec with that objective to test it "
-            "(chartgen render --spec ...), then run rule-tests on that chart",
-        )
-    return True
+def slo_tests(
+    tests: list[dict[str, Any]], shipped: dict[str, str], spec: Callable[[], ChartSpec]
+) -> list[dict[str, Any]]:
+    """The chart's SLO tests of the SLOs shipped, each for the objective it ships with."""
+    kept: list[dict[str, Any]] = []
+    changed: dict[str, str] = {}
+    for test in tests:
+        match = SLO_TEST_NAME.match(test["name"])
+        if match is None or match["id"] not in shipped:
+            continue
+        if shipped[match["id"]] == match["objective"]:
+            kept.append(test)
+        else:
+            changed[match["id"]] = shipped[match["id"]]
+    if not changed:
+        return kept
+    by_id = {slos.slo_id(s, o): (s, o) for s, o in slos.all_slos(spec().services)}
+    for slo_id, objective in changed.items():
+        if slo_id not in by_id:
+            raise ChartgenError.single(
+                f"the values change SLO {slo_id}'s objective to {objective}%, and the spec "
+                "has no such SLO to generate its tests again",
+                fix="give the spec the chart was rendered from with --spec",
+            )
+        service, slo = by_id[slo_id]
+        number = float(objective) if "." in objective else int(objective)
+        kept += slos.simulation_tests(service, slo.model_copy(update={"objective": number}))
+    return kept
 
 
 def rule_file_names(path: Path, text: str) -> list[str]:
