@@ -13,10 +13,11 @@ from chartgen.monitoring import dashboards, dialect, promql, series, slo_dashboa
 from chartgen.spec import Alert, ChartSpec, Dashboard, Panel, Threshold
 
 
-def check_monitoring(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
+def check_monitoring(
+    spec: ChartSpec, readable: Mapping[str, series.Series], locate: Locate
+) -> list[Diagnostic]:
     """PromQL parses, reads only known series and their labels; names are unique in the chart."""
     found: list[Diagnostic] = []
-    readable = series.read_labels(spec)
     first: dict[tuple[str, str], Sequence[str | int]] = {}
     slo_records = set(series.slo_records(spec))
 
@@ -58,28 +59,40 @@ def check_monitoring(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
             where = ["services", index, "alerts", number]
             expr_where = [*where, "expr"]
             found.extend(_expr_problems(alert.expr, alert.params, readable, expr_where, locate))
+            fields = ("summary", "description", "runbook")
             found.extend(
-                Diagnostic(
-                    locate([*where, "labels", key]),
-                    "an alert label holds a template ($value or {{ }})",
-                    "move changing text into annotations; labels identify the alert",
+                Diagnostic(locate([*where, *at]), what, fix)
+                for at, what, fix in template_problems(
+                    {("labels", key): value for key, value in alert.labels.items()},
+                    {(field,): (getattr(alert, field), alert.alert) for field in fields},
                 )
-                for key, value in alert.labels.items()
-                if "$" in value or "{{" in value
             )
-            found.extend(_annotation_problems(alert, where, locate))
     return found
 
 
-def _annotation_problems(
-    alert: Alert, where: Sequence[str | int], locate: Locate
-) -> Iterator[Diagnostic]:
-    """Each annotation Prometheus would refuse to parse as a template, so to load the rules."""
-    for field in ("summary", "description", "runbook"):
-        problem = templates.problem(getattr(alert, field), alert.alert)
+def template_problems(
+    labels: Mapping[tuple[str, ...], str], annotations: Mapping[tuple[str, ...], tuple[str, str]]
+) -> Iterator[tuple[tuple[str, ...], str, str]]:
+    """(where, what, fix) for an alert's texts Prometheus would refuse to load the rules for.
+
+    ``labels`` holds label values by where they are written, which must hold no template;
+    ``annotations`` texts (with the alert they reach), which must parse as templates.
+    """
+    for at, value in labels.items():
+        if "$" in value or "{{" in value:
+            yield (
+                at,
+                "an alert label holds a template ($value or {{ }})",
+                "move changing text into annotations; labels identify the alert",
+            )
+    for at, (text, alert) in annotations.items():
+        problem = templates.problem(text, alert)
         if problem:
-            what = f"Prometheus cannot parse the {field} as a template: {problem.what}"
-            yield Diagnostic(locate([*where, field]), what, problem.fix)
+            yield (
+                at,
+                f"Prometheus cannot parse the {at[-1]} as a template: {problem.what}",
+                problem.fix,
+            )
 
 
 def _expr_problems(
@@ -166,10 +179,12 @@ def _missing_label(reads: Sequence[str], label: str, labels: frozenset[str]) -> 
 
 
 def check_dashboards(
-    spec: ChartSpec, known: Mapping[str, series.Series], locate: Locate
+    spec: ChartSpec,
+    known: Mapping[str, series.Series],
+    readable: Mapping[str, series.Series],
+    locate: Locate,
 ) -> list[Diagnostic]:
     """Panels read declared series, and labels they carry, in valid PromQL; thresholds too."""
-    readable = series.read_labels(spec)
     alerts = dashboards.alerts_by_name(spec)
     found: list[Diagnostic] = []
     first_index = first_indexes(dashboard.name for dashboard in spec.dashboards)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Sequence
 
+from chartgen.checks.monitoring import template_problems
 from chartgen.checks.names import Locate
 from chartgen.errors import Diagnostic
-from chartgen.monitoring import slos, templates
+from chartgen.monitoring import slos
 from chartgen.monitoring.series import STANDARD_LABELS
 from chartgen.spec import SLO, ChartSpec, Counter, MetricFamily, Service
 
@@ -59,6 +60,7 @@ def check_slos(spec: ChartSpec, locate: Locate) -> list[Diagnostic]:
 
 def _annotation_problems(service: Service, slo: SLO) -> Iterator[Problem]:
     """Texts that reach the alerts' annotations and labels, which Prometheus reads as templates."""
+    labels: dict[tuple[str, ...], str] = {}
     texts: dict[tuple[str, ...], tuple[str, str]] = {}  # where -> (text, an alert it reaches)
     for kind, alert in slos.alerts(service, slo):
         name = slos.alert_name(service, slo, kind)
@@ -66,19 +68,9 @@ def _annotation_problems(service: Service, slo: SLO) -> Iterator[Problem]:
         texts.setdefault(("runbook",), (slo.runbook, name))
         for field in ("summary", "description", "runbook"):
             if text := getattr(alert, field):
-                texts[("alerting", kind, field)] = (text, name)
-        for key, value in alert.labels.items():
-            if "$" in value or "{{" in value:
-                yield (
-                    ("alerting", kind, "labels", key),
-                    "an alert label holds a template ($value or {{ }})",
-                    "move changing text into annotations; labels identify the alert",
-                )
-    for at, (text, name) in texts.items():
-        problem = templates.problem(text, name)
-        if problem:
-            what = f"Prometheus cannot parse the {at[-1]} as a template: {problem.what}"
-            yield at, what, problem.fix
+                texts["alerting", kind, field] = (text, name)
+        labels.update({("alerting", kind, "labels", k): v for k, v in alert.labels.items()})
+    yield from template_problems(labels, texts)
 
 
 def _sli_problems(service: Service, slo: SLO) -> Iterator[Problem]:

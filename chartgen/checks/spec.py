@@ -9,7 +9,7 @@ from chartgen.checks.monitoring import check_dashboards, check_monitoring
 from chartgen.checks.names import Locate, duplicate_name, first_indexes
 from chartgen.checks.slos import check_slos
 from chartgen.errors import Diagnostic
-from chartgen.monitoring.series import Series
+from chartgen.monitoring.series import Series, read_labels
 from chartgen.spec import ChartSpec, Probe, Service
 from chartgen.spec.service import ALWAYS_WRITABLE
 
@@ -17,8 +17,10 @@ from chartgen.spec.service import ALWAYS_WRITABLE
 def check_spec(spec: ChartSpec, known: Mapping[str, Series], locate: Locate) -> list[Diagnostic]:
     """Every cross-object problem of the spec, errors and warnings, in spec order.
 
-    ``known`` is the spec's series catalog, which the checks and the build share.
+    ``known`` is the spec's series catalog, which the checks and the build share; the series
+    PromQL may read, with their labels, are worked out once here for the monitoring checks.
     """
+    readable = read_labels(spec)
     found: list[Diagnostic] = []
     first_index = first_indexes(service.name for service in spec.services)
     services = {s.name: s for s in spec.services}
@@ -46,9 +48,9 @@ def check_spec(spec: ChartSpec, known: Mapping[str, Series], locate: Locate) -> 
         )
     return [
         *found,
-        *check_monitoring(spec, locate),
+        *check_monitoring(spec, readable, locate),
         *check_slos(spec, locate),
-        *check_dashboards(spec, known, locate),
+        *check_dashboards(spec, known, readable, locate),
     ]
 
 

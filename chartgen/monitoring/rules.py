@@ -146,9 +146,9 @@ def promtool_tests(spec: ChartSpec) -> dict[str, dict[str, Any]]:
             # order, each reads the others' values of the same evaluation, which Prometheus'
             # 5m lookback would miss between evaluations 15m apart.
             "group_eval_order": [
-                group["name"]
+                name
                 for service, slo in slos.all_slos(spec.services)
-                for group in slos.rule_groups(service, slo)
+                for name in slos.group_names(service, slo)
             ],
             "tests": slo_tests,
         },

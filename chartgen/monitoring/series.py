@@ -98,11 +98,7 @@ def catalog(spec: ChartSpec) -> Mapping[str, Series]:
 
 def slo_records(spec: ChartSpec) -> list[str]:
     """The names the SLO rules of the spec record, in rule order, each once."""
-    names = (
-        record
-        for service, slo in slos.all_slos(spec.services)
-        for record, *_ in slos.records(service, slo)
-    )
+    names = (record for _, slo in slos.all_slos(spec.services) for record in slos.record_names(slo))
     return list(dict.fromkeys(names))
 
 

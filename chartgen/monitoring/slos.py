@@ -26,6 +26,8 @@ from chartgen.spec import SLO, Counter, Service, SLOAlert
 OBJECTIVE_SLOT = "@chartgen:slo.objective"
 #: The Helm action the slot becomes; the rules template sets $slo to the SLO's values.
 OBJECTIVE_ACTION = "{{ $slo.objective }}"
+#: The error budget, as a share of events, in PromQL.
+BUDGET = f"(1 - {OBJECTIVE_SLOT} / 100)"
 
 ID_LABELS = ("sloth_id", "sloth_service", "sloth_slo")
 WINDOW_LABEL = "sloth_window"
@@ -158,7 +160,18 @@ def sli_error_expr(service: Service, slo: SLO, window: str) -> str:
 
 
 def _filter(labels: dict[str, str]) -> str:
-    return "{" + ", ".join(promql.label_matcher(k, v) for k, v in labels.items()) + "}"
+    return promql.series_text("", labels)
+
+
+def group_names(service: Service, slo: SLO) -> list[str]:
+    """The names of the SLO's rule groups: SLI and meta recordings, and alerts if it has any."""
+    kinds = ["sli-recordings", "meta-recordings"] + (["alerts"] if alerts(service, slo) else [])
+    return [f"sloth-slo-{kind}-{slo_id(service, slo)}" for kind in kinds]
+
+
+def record_names(slo: SLO) -> list[str]:
+    """The names the SLO's rules record, in rule order."""
+    return [*(SLI_RECORD.format(window=w) for w in sli_windows(slo)), *META_RECORDS]
 
 
 def rule_groups(service: Service, slo: SLO) -> list[dict[str, Any]]:
@@ -182,11 +195,10 @@ def rule_groups(service: Service, slo: SLO) -> list[dict[str, Any]]:
         sli_rules.append(
             {"record": SLI_RECORD.format(window=window), "expr": expr, "labels": labels}
         )
-    budget = f"(1 - {OBJECTIVE_SLOT} / 100)"
     on = f"/ on({', '.join(ID_LABELS)}) group_left\nslo:error_budget:ratio{own}"
     meta = [
         ("slo:objective:ratio", f"vector({OBJECTIVE_SLOT} / 100)", {}),
-        ("slo:error_budget:ratio", f"vector{budget}", {}),
+        ("slo:error_budget:ratio", f"vector{BUDGET}", {}),
         ("slo:time_period:days", f"vector({format_number(_seconds(slo.period) / 86400)})", {}),
         ("slo:current_burn_rate:ratio", f"{SLI_RECORD.format(window=short)}{own}\n{on}", {}),
         ("slo:period_burn_rate:ratio", f"{SLI_RECORD.format(window=slo.period)}{own}\n{on}", {}),
@@ -196,14 +208,13 @@ def rule_groups(service: Service, slo: SLO) -> list[dict[str, Any]]:
     meta_rules = [
         {"record": record, "expr": expr, "labels": {**ids, **extra}} for record, expr, extra in meta
     ]
-    groups = [
-        {"name": f"sloth-slo-sli-recordings-{ids['sloth_id']}", "rules": sli_rules},
-        {"name": f"sloth-slo-meta-recordings-{ids['sloth_id']}", "rules": meta_rules},
-    ]
     alert_rules = [alert_rule(service, slo, kind, alert) for kind, alert in alerts(service, slo)]
-    if alert_rules:
-        groups.append({"name": f"sloth-slo-alerts-{ids['sloth_id']}", "rules": alert_rules})
-    return groups
+    rules = [sli_rules, meta_rules, alert_rules]
+    # group_names leaves out the alerts group of an SLO without alerts, and zip its rules.
+    return [
+        {"name": name, "rules": group}
+        for name, group in zip(group_names(service, slo), rules, strict=False)
+    ]
 
 
 def records(service: Service, slo: SLO) -> Iterator[tuple[str, str, dict[str, str]]]:
@@ -217,12 +228,11 @@ def records(service: Service, slo: SLO) -> Iterator[tuple[str, str, dict[str, st
 def alert_rule(service: Service, slo: SLO, kind: str, alert: SLOAlert) -> dict[str, Any]:
     """One multiwindow, multi-burn-rate alert: both windows of a condition burn too fast."""
     own = _filter(id_labels(service, slo))
-    budget = f"(1 - {OBJECTIVE_SLOT} / 100)"
     conditions = []
     for window in getattr(WINDOWS[slo.period], kind):
         factor = format_number(float(window.factor(slo.period)))
         sides = [
-            f"max({SLI_RECORD.format(window=w)}{own} > ({factor} * {budget})) "
+            f"max({SLI_RECORD.format(window=w)}{own} > ({factor} * {BUDGET})) "
             f"without ({WINDOW_LABEL})"
             for w in (window.short, window.long)
         ]
