@@ -20,6 +20,7 @@ from chartgen.load.diagnostics import unknown_field_fix, validation_diagnostics
 from chartgen.load.sources import read_text
 from chartgen.load.yaml import SourceFile, parse_yaml
 from chartgen.spec.types import pattern_fix
+from chartgen.values.chart import error_details
 from chartgen.values.models import Values
 
 #: How to fix a credential written in a values file.
@@ -104,7 +105,9 @@ def _schema_error(error: Any, loc: tuple[Any, ...], defaults: Any) -> Iterator[E
         allowed = list(schema.get("properties", {}))
         for key in sorted(set(error.instance) - set(allowed)):
             fix = unknown_field_fix(key, allowed)
-            yield _detail("extra_forbidden", (*loc, key), "Extra inputs are not permitted", fix)
+            yield error_details(
+                "extra_forbidden", (*loc, key), "Extra inputs are not permitted", fix
+            )
         return
     message = _MESSAGES.get(str(error.validator))
     msg = message(error) if message else str(error.message)
@@ -119,7 +122,7 @@ def _schema_error(error: Any, loc: tuple[Any, ...], defaults: Any) -> Iterator[E
         fix = rule or f"shorten it to at most {error.validator_value} characters"
     else:
         fix = rule or "change the value to one the schema admits"
-    yield _detail("schema", loc, f"{msg} (values.schema.json, which helm checks)", fix)
+    yield error_details("schema", loc, f"{msg} (values.schema.json, which helm checks)", fix)
 
 
 def _named(values: list[Any]) -> str:
@@ -138,10 +141,6 @@ _MESSAGES: dict[str, Callable[[Any], str]] = {
     "minProperties": lambda e: f"sets {', '.join(map(str, e.instance)) or 'nothing'}",
     "maxProperties": lambda e: f"sets {', '.join(map(str, e.instance))}",
 }
-
-
-def _detail(kind: str, loc: tuple[Any, ...], msg: str, fix: str) -> ErrorDetails:
-    return {"type": kind, "loc": loc, "msg": msg, "input": None, "ctx": {"fix": fix}}
 
 
 def _holds(data: Any, loc: tuple[Any, ...]) -> bool:

@@ -153,7 +153,7 @@ def release(spec: ChartSpec, values: dict[str, Any]) -> Release:
                         settings["objective"],
                         slo.period,
                         slos.indicator(service, slo),
-                        tuple(dict.fromkeys(r.group for r in slo_rules[slo.name])),
+                        tuple(slos.group_names(service, slo)),
                     )
                 )
     return Release(spec.chart.name, tuple(services), tuple(rules), groups, tuple(expected_slos))

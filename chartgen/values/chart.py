@@ -163,7 +163,8 @@ def _probe_port_errors(
         for handler in PROBE_HANDLERS:
             check = getattr(probe, handler, None)
             if check is not None and check.port not in (*ports, *ports.values()):
-                yield _problem(
+                yield error_details(
+                    "spec",
                     ("services", name, "probes", kind, handler, "port"),
                     f"the {kind} probe checks port {check.port!r}, which is not a container "
                     f"port of {name}: the probe fails, and {PROBE_FAILS[kind]}",
@@ -189,7 +190,8 @@ def _name_length_errors(
             if any(len(n) > naming.NAME_LIMIT for _, n, _, _ in too_long)
             else "Kubernetes refuses a longer one"
         )
-        yield _problem(
+        yield error_details(
+            "spec",
             (key,),
             f"the {kind} name {name!r}{release} has {len(name)} characters, over {limit}: {why}",
             f"shorten {key} to at most {room} characters",
@@ -213,15 +215,12 @@ def _repeated_label_errors(values: Values) -> Iterator[ErrorDetails]:
         for key in keys:
             where = loc if loc[-1] == "label" else (*loc, key)
             if key in values.commonLabels:
-                yield _problem(
+                yield error_details(
+                    "spec",
                     where,
                     f"commonLabels sets the label {key!r} too: {TWICE}",
                     "set it in one place: remove it here or from commonLabels",
                 )
-
-
-def _problem(loc: tuple[str | int, ...], what: str, fix: str) -> ErrorDetails:
-    return {"type": "spec", "loc": loc, "msg": what, "input": None, "ctx": {"fix": fix}}
 
 
 def _key_errors(
@@ -240,7 +239,12 @@ def _key_errors(
 
 def _error(kind: str, loc: tuple[str | int, ...], fix: str) -> ErrorDetails:
     message = "Extra inputs are not permitted" if kind == "extra_forbidden" else "Field required"
-    return {"type": kind, "loc": loc, "msg": message, "input": None, "ctx": {"fix": fix}}
+    return error_details(kind, loc, message, fix)
+
+
+def error_details(kind: str, loc: tuple[Any, ...], msg: str, fix: str) -> ErrorDetails:
+    """An error found beside the model's, as pydantic reports them, with its fix."""
+    return {"type": kind, "loc": loc, "msg": msg, "input": None, "ctx": {"fix": fix}}
 
 
 def values_docs(values: ChartValues) -> KeyDocs:
